@@ -29,13 +29,13 @@ class WeightLoader {
 
  private:
   Tensor load(const GgufTensorInfo& t, int64_t cols, int64_t rows) const {
-    if (t.cols() != cols || t.rows() != rows)
-      fail(file_.name(), ": tensor '", t.name, "' has ", t.rows(), " rows of ", t.cols(), ", expected ", rows,
-           " rows of ", cols);
     const Op op = rows == 1 ? Op::Embed : Op::MatMul;
     if (!backend_.supports(op, t.type))
       fail(file_.name(), ": tensor '", t.name, "' has type ", dtype_name(t.type), ", which the ", backend_.name(),
            " backend does not support");
+    if (t.cols() != cols || t.rows() != rows)
+      fail(file_.name(), ": tensor '", t.name, "' has ", t.rows(), " rows of ", t.cols(), ", expected ", rows,
+           " rows of ", cols);
     return backend_.load_weight(t.type, cols, rows, file_.tensor_data(t));
   }
 

@@ -60,6 +60,28 @@ if (command === 'logits') {
   const model = await llama.loadModel({modelPath: args.model, vocabOnly: true});
   process.stdout.write(model.detokenize(String(args.ids).split(',').map(Number), true));
   await model.dispose();
+} else if (command === 'bench') {
+  // Same measurement as `weblm bench`: a prompt of -p tokens in one pass, then -n greedy tokens.
+  const nPrompt = Number(args.p ?? 512), nGen = Number(args.n ?? 128);
+  const model = await llama.loadModel({modelPath: args.model});
+  const context = await model.createContext({contextSize: nPrompt + nGen + 16, batchSize: nPrompt,
+                                             threads: Number(args.threads ?? 2)});
+  const sequence = context.getSequence();
+  const nVocab = Number(args['n-vocab'] ?? 32000);
+  const prompt = Array.from({length: nPrompt}, (_, i) => (i * 7919 + 13) % nVocab);
+  let t0 = performance.now();
+  await sequence.evaluateWithoutGeneratingNewTokens(prompt);
+  const ppS = (performance.now() - t0) / 1000;
+  let generated = 0;
+  t0 = performance.now();
+  for await (const token of sequence.evaluate([prompt[0]], {temperature: 0})) {
+    if (++generated >= nGen) break;
+  }
+  const tgS = (performance.now() - t0) / 1000;
+  console.log(JSON.stringify({pp_tps: nPrompt / ppS, tg_tps: nGen / tgS,
+                              peak_rss_mib: process.resourceUsage().maxRSS / 1024}));
+  await context.dispose();
+  await model.dispose();
 } else {
   throw new Error(`unknown command ${command}`);
 }

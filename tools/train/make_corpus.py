@@ -137,15 +137,17 @@ class Builder:
     def pick(self, options):
         return options[self.rng.randrange(len(options))]
 
-    def quoted(self, w):
-        r = self.rng.random()
-        return f"'{w}'" if r < 0.75 else (f'"{w}"' if r < 0.85 else w)
-
     def ask(self, templates, w):
-        q = self.pick(templates).format(w=self.quoted(w), a=article(w))
+        """(question, W): W is the word as the question writes it ('x', "x" or bare x). Answers
+        repeat W verbatim and never at their very start, so that the word's tokens in the answer
+        are the same as in the question (a quote, a capital or a missing space before it would
+        change its sentencepiece pieces) and the model only has to copy them."""
+        r = self.rng.random()
+        W = f"'{w}'" if r < 0.75 else (f'"{w}"' if r < 0.85 else w)
+        q = self.pick(templates).format(w=W, a=article(w))
         if self.rng.random() < 0.1:  # people type lowercase, without the final mark
-            q = q.lower().rstrip("?.")
-        return q
+            q = q[0].lower() + q[1:].rstrip("?.")
+        return q, W
 
     def senses(self, lemma, limit):
         """Up to `limit` usable senses (short enough definitions) in frequency order."""
@@ -167,13 +169,13 @@ class Builder:
         senses = self.senses(lemma, 3)
         if not senses:
             return None
-        q = self.ask(["What does {w} mean?", "What is the meaning of {w}?", "Define {w}.",
-                      "What does the word {w} mean?", "Explain the word {w}.",
-                      "Can you tell me what {w} means?"], w)
+        q, W = self.ask(["What does {w} mean?", "What is the meaning of {w}?", "Define {w}.",
+                         "What does the word {w} mean?", "Explain the word {w}.",
+                         "Can you tell me what {w} means?"], w)
         if len(senses) == 1 or senses[0][2] >= 4 * max(1, senses[1][2]):
             pos, _, _, s = senses[0]
-            return q, f"{capital(w)} is {article(POS_NAME[pos])} {POS_NAME[pos]}: {sentence(s.definition)}"
-        lines = [f"{capital(w)} has several meanings:"]
+            return q, f"The {POS_NAME[pos]} {W} means {sentence(s.definition)}"
+        lines = [f"The word {W} has several meanings:"]
         lines += [f"{i}. ({POS_NAME[p]}) {sentence(s.definition)}" for i, (p, _, _, s) in enumerate(senses, 1)]
         return q, "\n".join(lines)
 
@@ -182,12 +184,8 @@ class Builder:
         senses = self.senses(lemma, 1)
         if not senses or senses[0][0] != "n" or w[:1].isupper():
             return None
-        d = senses[0][3].definition
         q = self.pick(["What is {a} {w}?", "What's {a} {w}?", "what is {a} {w}"]).format(a=article(w), w=w)
-        # "a lighthouse is a tower with ..." reads well when the gloss is a bare noun phrase
-        if d.startswith(("a ", "an ")):
-            return q, f"{capital(article(w))} {w} is {sentence(d)}"
-        return q, f"{capital(w)}: {sentence(d)}"
+        return q, f"{capital(article(w))} {w} is {sentence(senses[0][3].definition)}"
 
     def define_pos(self, lemma, w):
         """'What does run mean as a verb?' for lemmas with more than one part of speech."""
@@ -198,19 +196,19 @@ class Builder:
         senses = [s for s in self.senses(lemma, 20) if s[0] == pos][:2]
         if not senses:
             return None
-        q = self.ask([f"What does {{w}} mean as {article(POS_NAME[pos])} {POS_NAME[pos]}?",
-                      f"What is the {POS_NAME[pos]} {{w}}?"], w)
+        q, W = self.ask([f"What does {{w}} mean as {article(POS_NAME[pos])} {POS_NAME[pos]}?",
+                         f"What is the {POS_NAME[pos]} {{w}}?"], w)
         defs = " Also: ".join(sentence(s[3].definition) for s in senses)
-        return q, f"As {article(POS_NAME[pos])} {POS_NAME[pos]}, {w} means: {defs}"
+        return q, f"As {article(POS_NAME[pos])} {POS_NAME[pos]}, {W} means: {defs}"
 
     def example(self, lemma, w):
         stem = w.lower()[: max(3, len(w) - 2)]
         for pos, _, _, s in self.senses(lemma, 3):
             for ex in s.examples:
                 if stem in ex.lower():
-                    q = self.ask(["Use {w} in a sentence.", "Give an example of {w} in a sentence.",
-                                  "How is {w} used?", "Show me an example sentence with {w}."], w)
-                    return q, f'Example: "{ex}" (here {w} means {s.definition}).'
+                    q, W = self.ask(["Use {w} in a sentence.", "Give an example of {w} in a sentence.",
+                                     "How is {w} used?", "Show me an example sentence with {w}."], w)
+                    return q, f'Example: "{ex}" (here {W} means {s.definition}).'
         return None
 
     def synonym(self, lemma, w):
@@ -219,13 +217,13 @@ class Builder:
             syn += [show(x) for x in s.words if x.lower() != lemma and show(x) not in syn]
         if not syn:
             return None
-        q = self.ask(["What is a synonym of {w}?", "What is another word for {w}?",
-                      "Give me a synonym for {w}.", "What are synonyms of {w}?",
-                      "Which words mean the same as {w}?"], w)
+        q, W = self.ask(["What is a synonym of {w}?", "What is another word for {w}?",
+                         "Give me a synonym for {w}.", "What are synonyms of {w}?",
+                         "Which words mean the same as {w}?"], w)
         syn = syn[:5]
         if len(syn) == 1:
-            return q, f"A synonym of {w} is {syn[0]}."
-        return q, f"Synonyms of {w}: {', '.join(syn)}."
+            return q, f"A synonym of {W} is {syn[0]}."
+        return q, f"Synonyms of {W}: {', '.join(syn)}."
 
     def antonym(self, lemma, w):
         """Direct antonyms: lexical '!' pointers from this lemma's word in its senses."""
@@ -239,9 +237,9 @@ class Builder:
                         ants.append(a)
         if not ants:
             return None
-        q = self.ask(["What is the opposite of {w}?", "What is an antonym of {w}?",
-                      "Give me the opposite of {w}.", "What word means the opposite of {w}?"], w)
-        return q, f"The opposite of {w} is {' or '.join(ants[:3])}."
+        q, W = self.ask(["What is the opposite of {w}?", "What is an antonym of {w}?",
+                         "Give me the opposite of {w}.", "What word means the opposite of {w}?"], w)
+        return q, f"The opposite of {W} is {' or '.join(ants[:3])}."
 
     def hypernym(self, lemma, w):
         senses = self.senses(lemma, 1)
@@ -251,15 +249,16 @@ class Builder:
         kinds = self.related(s, ("@",), 2)
         instance_of = self.related(s, ("@i",), 2)
         if pos == "v" and kinds:
-            q = self.ask(["What kind of action is {w}?", "What is {w} a way of doing?"], w)
-            return q, f"To {w} is a way to {kinds[0]}."
+            q, W = self.ask(["What kind of action is {w}?", "What is {w} a way of doing?"], w)
+            return q, f"To {W} is a way to {kinds[0]}."
         if pos == "n" and instance_of:
-            q = self.ask(["Who or what is {w}?", "What is {w} an example of?"], w)
-            return q, f"{capital(w)} is an instance of {' and '.join(instance_of)}: {sentence(s.definition)}"
+            q, W = self.ask(["Who or what is {w}?", "What is {w} an example of?"], w)
+            kind = " and ".join(f"{article(k)} {k}" for k in instance_of)
+            return q, f"The name {W} refers to {kind}: {sentence(s.definition)}"
         if pos == "n" and kinds:
-            q = self.ask(["What kind of thing is {w}?", "What is {w} a type of?",
-                          "What category does {w} belong to?"], w)
-            return q, f"{capital(w)} is a kind of {kinds[0]}."
+            q, W = self.ask(["What kind of thing is {w}?", "What is {w} a type of?",
+                             "What category does {w} belong to?"], w)
+            return q, f"{capital(article(w))} {W} is a kind of {kinds[0]}."
         return None
 
     def hyponyms(self, lemma, w):
@@ -270,9 +269,9 @@ class Builder:
         if len(kinds) < 2:
             return None
         kinds = self.rng.sample(kinds, min(5, len(kinds)))
-        q = self.ask(["Name some kinds of {w}.", "What are some types of {w}?",
-                      "Give examples of {w}."], w)
-        return q, f"Some kinds of {w}: {', '.join(kinds)}."
+        q, W = self.ask(["Name some kinds of {w}.", "What are some types of {w}?",
+                         "Give examples of {w}."], w)
+        return q, f"Some kinds of {W}: {', '.join(kinds)}."
 
     def parts(self, lemma, w):
         senses = self.senses(lemma, 1)
@@ -282,20 +281,22 @@ class Builder:
         has = self.related(s, ("%p",), 5)
         part_of = self.related(s, ("#p",), 2)
         if has and (not part_of or self.rng.random() < 0.5):
-            q = self.ask(["What are the parts of {a} {w}?", "What does {a} {w} have as parts?"], w)
-            return q, f"Parts of {article(w)} {w} include: {', '.join(has)}."
+            q, W = self.ask(["What are the parts of {a} {w}?", "What does {a} {w} have as parts?"], w)
+            return q, f"Parts of {article(w)} {W} include: {', '.join(has)}."
         if part_of:
-            q = self.ask(["What is {w} part of?", "{w} is a part of what?"], w)
-            return q, f"{capital(article(w))} {w} is part of {' and '.join(f'{article(p)} {p}' for p in part_of)}."
+            q, W = self.ask(["What is {w} part of?", "Which whole is {w} a part of?"], w)
+            wholes = " and ".join(f"{article(p)} {p}" for p in part_of)
+            return q, f"{capital(article(w))} {W} is part of {wholes}."
         return None
 
     def part_of_speech(self, lemma, w):
         poses = [POS_NAME[p] for p in POS_ORDER if any(s[0] == p for s in self.lemmas[lemma])]
-        q = self.ask(["What part of speech is {w}?", "Is {w} a noun or a verb?",
-                      "What kind of word is {w}?"], w)
+        q, W = self.ask(["What part of speech is {w}?", "Is {w} a noun or a verb?",
+                         "What kind of word is {w}?"], w)
         if len(poses) == 1:
-            return q, f"{capital(w)} is {article(poses[0])} {poses[0]}."
-        return q, f"{capital(w)} can be {', '.join(f'{article(p)} {p}' for p in poses[:-1])} or {article(poses[-1])} {poses[-1]}."
+            return q, f"The word {W} is {article(poses[0])} {poses[0]}."
+        either = ", ".join(f"{article(p)} {p}" for p in poses[:-1])
+        return q, f"The word {W} can be {either} or {article(poses[-1])} {poses[-1]}."
 
     def reverse(self, lemma, w):
         """'Which word means <definition>?' -> the lemma and its synonyms."""
