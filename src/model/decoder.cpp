@@ -1,5 +1,7 @@
 // The decoder forward pass, shared by every architecture. Shapes use n = tokens in the batch,
 // n_out = tokens whose logits are wanted.
+#include <algorithm>
+
 #include "model/model.h"
 #include "util/error.h"
 
@@ -17,6 +19,28 @@ void Model::enqueue_forward(const ForwardBatch& batch, std::span<const KvLayer> 
   Tensor x = scratch(c.dim, n);  // [n, dim] the residual stream
   b.embed(x, weights_.tok_embd, c.embed_scale);
 
+  // Scratch for one layer, reused by every layer (views narrow it where a layer is smaller), so
+  // activation memory does not grow with depth.
+  int64_t max_q = 0, max_kv = 0;
+  for (int l = 0; l < c.n_layers(); ++l) {
+    max_q = std::max<int64_t>(max_q, static_cast<int64_t>(c.layers[l].n_heads) * c.head_dim);
+    max_kv = std::max(max_kv, c.kv_width(l));
+  }
+  auto cols = [](Tensor t, int64_t width) {  // the first `width` columns, as a contiguous tensor
+    t.cols = width;
+    t.row_stride = row_bytes(t.type, width);
+    return t;
+  };
+  const Tensor h = scratch(c.dim, n);        // [n, dim]
+  const Tensor q_buf = scratch(max_q, n);    // [n, n_heads*head_dim]
+  const Tensor k_buf = scratch(max_kv, n);   // [n, n_kv_heads*head_dim]
+  const Tensor v_buf = scratch(max_kv, n);
+  const Tensor attn_buf = scratch(max_q, n);
+  Tensor o = scratch(c.dim, n);              // [n, dim]
+  Tensor gate = scratch(c.n_ff, n);          // [n, n_ff]
+  Tensor up = scratch(c.n_ff, n);
+  Tensor down = scratch(c.dim, n);           // [n, dim]
+
   for (int l = 0; l < c.n_layers(); ++l) {
     const LayerWeights& w = weights_.layers[l];
     const LayerConfig& lc = c.layers[l];
@@ -24,11 +48,10 @@ void Model::enqueue_forward(const ForwardBatch& batch, std::span<const KvLayer> 
     const int64_t kv_width = c.kv_width(l);
     const bool last = l + 1 == c.n_layers();
 
-    Tensor h = scratch(c.dim, n);  // [n, dim]
     b.rms_norm(h, x, w.attn_norm, c.norm_eps);
-    Tensor q = scratch(q_width, n);   // [n, n_heads*head_dim]
-    Tensor k = scratch(kv_width, n);  // [n, n_kv_heads*head_dim]
-    Tensor v = scratch(kv_width, n);
+    const Tensor q = cols(q_buf, q_width);
+    const Tensor k = cols(k_buf, kv_width);
+    const Tensor v = cols(v_buf, kv_width);
     b.matmul(q, w.wq, h);
     b.matmul(k, w.wk, h);
     b.matmul(v, w.wv, h);
@@ -50,10 +73,9 @@ void Model::enqueue_forward(const ForwardBatch& batch, std::span<const KvLayer> 
     // A pass that only fills the cache (a prompt chunk with no logits) ends here.
     if (last && n_out == 0) break;
 
-    Tensor attn = scratch(q_width, n);  // [n, n_heads*head_dim]
+    const Tensor attn = cols(attn_buf, q_width);
     b.attention(attn, q, kv[l].k, kv[l].v,
                 AttentionSpec{lc.n_heads, lc.n_kv_heads, c.head_dim, c.attn_scale, c.attn_softcap, lc.window});
-    Tensor o = scratch(c.dim, n);  // [n, dim]
     b.matmul(o, w.wo, attn);
 
     int64_t rows = n;
@@ -64,19 +86,19 @@ void Model::enqueue_forward(const ForwardBatch& batch, std::span<const KvLayer> 
       b.select_rows(x_out, x);
       o = o_out;
       x = x_out;
+      gate = gate.row_range(0, n_out);
+      up = up.row_range(0, n_out);
+      down = down.row_range(0, n_out);
       rows = n_out;
     }
     if (w.attn_post_norm) b.rms_norm(o, o, *w.attn_post_norm, c.norm_eps);
     b.add(x, x, o);
 
-    Tensor f = scratch(c.dim, rows);  // [rows, dim]
+    const Tensor f = h.row_range(0, rows);  // [rows, dim]
     b.rms_norm(f, x, w.ffn_norm, c.norm_eps);
-    Tensor gate = scratch(c.n_ff, rows);  // [rows, n_ff]
-    Tensor up = scratch(c.n_ff, rows);
     b.matmul(gate, w.gate, f);
     b.matmul(up, w.up, f);
     b.glu(gate, gate, up, c.activation);
-    Tensor down = scratch(c.dim, rows);  // [rows, dim]
     b.matmul(down, w.down, gate);
     if (w.ffn_post_norm) b.rms_norm(down, down, *w.ffn_post_norm, c.norm_eps);
     b.add(x, x, down);

@@ -187,13 +187,13 @@ Tokenizer::Tokenizer(Vocab v) : vocab_(std::move(v)) {
     if (*id >= static_cast<int64_t>(n)) fail("tokenizer: special token id ", *id, " is outside the vocabulary of ", n);
   }
 
-  texts_.reserve(n);
   ids_.reserve(n);
   attrs_.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     // llama.cpp renames empty tokens; the last of equal texts wins the text -> id map.
-    texts_.push_back(vocab_.tokens[i].empty() ? str_cat("[EMPTY_", i, "]") : vocab_.tokens[i]);
-    ids_[texts_.back()] = static_cast<int32_t>(i);
+    std::string& text = vocab_.tokens[i];
+    if (text.empty()) text = str_cat("[EMPTY_", i, "]");
+    ids_[text] = static_cast<int32_t>(i);
     attrs_.push_back(vocab_.types.empty() ? kTokenAttrNormal : attr_of_type(vocab_.type(static_cast<int32_t>(i))));
   }
   if (vocab_.kind == Vocab::Kind::Bpe) {
@@ -212,15 +212,12 @@ Tokenizer::Tokenizer(Vocab v) : vocab_(std::move(v)) {
 
 // llama.cpp's text-based fix-ups of token roles and attributes (end of llama_vocab::impl::load).
 void Tokenizer::derive_attributes() {
-  const auto id_of = [&](std::string_view text) { return find(text); };
-  // Where several texts are present llama.cpp takes whichever its hash map yields first; weblm
-  // takes the lowest id.
+  // Where several texts are present llama.cpp takes whichever its hash map yields first, which
+  // for maps filled in id order is mostly the highest id (<|eot_id|> over <|end_of_text|> in
+  // Llama 3, <|im_end|> over <|endoftext|> in Qwen); weblm takes the highest id.
   const auto detect = [&](int32_t& id, std::initializer_list<std::string_view> texts) {
     if (id >= 0) return;
-    for (std::string_view t : texts) {
-      const int32_t found = id_of(t);
-      if (found >= 0 && (id < 0 || found < id)) id = found;
-    }
+    for (std::string_view t : texts) id = std::max(id, find(t));
     if (id >= 0) attrs_[id] |= kTokenAttrControl;
   };
   eot_ = vocab_.eot;
@@ -241,8 +238,9 @@ void Tokenizer::derive_attributes() {
   detect(fim_rep, {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"});
   detect(fim_sep, {"<|file_sep|>"});
 
-  for (size_t i = 0; i < texts_.size(); ++i) {
-    if ((attrs_[i] & kTokenAttrControl) && texts_[i].find("unused") != std::string::npos) attrs_[i] |= kTokenAttrUnused;
+  // Control tokens named "unused": llama.cpp visits each text once, through its text -> id map.
+  for (const auto& [text, id] : ids_) {
+    if ((attrs_[id] & kTokenAttrControl) && text.find("unused") != std::string::npos) attrs_[id] |= kTokenAttrUnused;
   }
 
   std::vector<int32_t> eog;
@@ -256,14 +254,14 @@ void Tokenizer::derive_attributes() {
       "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", "[e~[",
   };
   for (std::string_view t : kEogTexts) {
-    const int32_t id = id_of(t);
+    const int32_t id = find(t);
     if (id < 0) continue;
     eog.push_back(id);
     attrs_[id] |= kTokenAttrControl;
   }
   // gpt-oss: always rendered
   for (std::string_view t : {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}) {
-    if (const int32_t id = id_of(t); id >= 0) attrs_[id] = kTokenAttrUserDefined;
+    if (const int32_t id = find(t); id >= 0) attrs_[id] = kTokenAttrUserDefined;
   }
   for (int32_t id : {vocab_.eos, eot_, eom}) {
     if (id >= 0) eog.push_back(id);
@@ -272,7 +270,7 @@ void Tokenizer::derive_attributes() {
   eog.erase(std::unique(eog.begin(), eog.end()), eog.end());
   const auto eog_with_text = [&](std::string_view t) {
     for (int32_t id : eog) {
-      if (texts_[id] == t) return id;
+      if (vocab_.tokens[id] == t) return id;
     }
     return -1;
   };
@@ -291,22 +289,22 @@ void Tokenizer::derive_attributes() {
   }
   eog_ = std::move(eog);
 
-  for (size_t i = 0; i < texts_.size(); ++i) {
+  for (size_t i = 0; i < vocab_.tokens.size(); ++i) {
     if (attrs_[i] & (kTokenAttrControl | kTokenAttrUserDefined | kTokenAttrUnknown)) {
       specials_.push_back(static_cast<int32_t>(i));
     }
   }
   std::stable_sort(specials_.begin(), specials_.end(),
-                   [&](int32_t a, int32_t b) { return texts_[a].size() > texts_[b].size(); });
+                   [&](int32_t a, int32_t b) { return vocab_.tokens[a].size() > vocab_.tokens[b].size(); });
 
   // Phi-3 (by general.name): text after a special token loses its leading whitespace.
   std::string name = vocab_.model_name;
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
     for (int32_t id : specials_) attrs_[id] |= kTokenAttrRstrip;
-    if (const int32_t id = id_of("</s>"); id >= 0) attrs_[id] |= kTokenAttrRstrip;
+    if (const int32_t id = find("</s>"); id >= 0) attrs_[id] |= kTokenAttrRstrip;
     for (std::string_view t : {"<unk>", "<s>", "<|endoftext|>"}) {
-      if (const int32_t id = id_of(t); id >= 0) attrs_[id] &= ~kTokenAttrRstrip;
+      if (const int32_t id = find(t); id >= 0) attrs_[id] &= ~kTokenAttrRstrip;
     }
   }
 }
@@ -336,7 +334,7 @@ std::vector<Tokenizer::Fragment> Tokenizer::partition(std::string_view text, boo
   for (int32_t id : specials_) {
     const uint32_t attr = attrs_[id];
     if (!parse_special && (attr & (kTokenAttrControl | kTokenAttrUnknown))) continue;
-    const std::string& special = texts_[id];
+    const std::string& special = vocab_.tokens[id];
     next.clear();
     bool found = false;
     for (const Fragment& f : fragments) {
@@ -501,7 +499,7 @@ void Tokenizer::encode_bpe_word(const std::string& word, std::vector<int32_t>& o
 std::string Tokenizer::piece(int32_t id, bool render_special) const {
   const uint32_t attr = attributes(id);
   if (!render_special && (attr & (kTokenAttrUnknown | kTokenAttrControl))) return {};
-  const std::string& text = texts_[id];
+  const std::string& text = vocab_.tokens[id];
   if (attr & (kTokenAttrUnknown | kTokenAttrControl | kTokenAttrUserDefined)) return text;
   if (attr & kTokenAttrNormal) {
     return vocab_.kind == Vocab::Kind::Spm ? replace_all(text, kSpaceMarker, " ") : gpt2_byte_decode(text);

@@ -36,7 +36,7 @@ class Tokenizer {
  public:
   explicit Tokenizer(Vocab v);
 
-  const Vocab& vocab() const { return vocab_; }
+  const Vocab& vocab() const { return vocab_; }  // empty token texts renamed "[EMPTY_<id>]" as in llama.cpp
   int32_t size() const { return vocab_.size(); }
 
   // Like llama_tokenize(add_special, parse_special): add_special adds BOS (EOS) where the
@@ -74,7 +74,6 @@ class Tokenizer {
   void derive_attributes();
 
   Vocab vocab_;
-  std::vector<std::string> texts_;  // token texts (empty ones renamed as llama.cpp does)
   std::unordered_map<std::string, int32_t> ids_;
   std::unordered_map<std::string, int> ranks_;  // key: bpe_rank_key(left, right)
   std::vector<uint32_t> attrs_;

@@ -264,7 +264,7 @@ TEST(BpeTokenizer, SpecialTokensAndEndOfGeneration) {
   EXPECT_TRUE(t.is_end_of_generation(eot));
   EXPECT_FALSE(t.is_end_of_generation(start));
   EXPECT_FALSE(t.is_end_of_generation('a'));
-  EXPECT_EQ(t.eot(), end);  // found by text: the lowest id of <|im_end|>, <|endoftext|>
+  EXPECT_EQ(t.eot(), eot);  // found by text: the highest id of <|im_end|>, <|endoftext|>
   EXPECT_EQ(t.decode(std::vector<int32_t>{start, 'h', end}, false), "h");
   EXPECT_EQ(t.decode(std::vector<int32_t>{start, 'h', end}, true), "<|im_start|>h<|im_end|>");
 }

@@ -1,6 +1,7 @@
 // weblm's tokenizer, driven from tests/tokenizer/parity.mjs:
-//   tokenizer_driver gguf OUT.gguf synthetic spm|bpe N_VOCAB PRE   vocab-only GGUF of a synthetic vocabulary
-//   tokenizer_driver gguf OUT.gguf hf DIR                          vocab-only GGUF of a Hugging Face tokenizer
+//   tokenizer_driver gguf OUT.gguf synthetic spm|bpe N_VOCAB PRE [NAME]   vocab-only GGUF of a synthetic
+//                                                                         vocabulary (general.name NAME)
+//   tokenizer_driver gguf OUT.gguf hf DIR                                 vocab-only GGUF of a Hugging Face tokenizer
 //   tokenizer_driver tokenize MODEL.gguf TEXTS.json OUT.json        ids and decodings of each text, and the
 //                                                                   vocabulary's special ids, EOG set and pieces
 // Texts are a JSON array of strings; the output's byte strings (decodings, pieces) are hex, since
@@ -49,7 +50,7 @@ int write_gguf(int argc, char** argv) {
     const std::string kind = argv[4];
     vocab = weblm::make_synthetic_vocab(kind == "bpe" ? weblm::Vocab::Kind::Bpe : weblm::Vocab::Kind::Spm,
                                         std::stoi(argv[5]), argv[6]);
-    name = "weblm synthetic " + kind;
+    name = argc >= 8 ? argv[7] : "weblm synthetic " + kind;
   } else if (source == "hf") {
     vocab = weblm::vocab_from_hf(argv[4]);
     name = "weblm hf vocab";
