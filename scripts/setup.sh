@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev nlohmann-json3-dev libcpp-httplib-dev  # tests, JSON, HTTP server
   emscripten                                          # the wasm target
   nodejs npm                                          # oracle (node-llama-cpp), JS reference tools
-  python3 python3-numpy python3-torch                 # HF-import reference forward
+  python3 python3-numpy python3-sentencepiece         # tokenizer parity (SentencePiece reference)
   unicode-data                                        # tokenizer tables (regeneration check)
 )
 missing=()
