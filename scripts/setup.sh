@@ -11,11 +11,13 @@ PACKAGES=(
   clang libclang-rt-14-dev                            # libFuzzer + sanitizers
   libgtest-dev nlohmann-json3-dev libcpp-httplib-dev  # tests, JSON, HTTP server
   emscripten                                          # the wasm target
-  nodejs npm                                          # oracle (node-llama-cpp), JS reference tools
   python3 python3-numpy python3-sentencepiece         # tokenizer parity (SentencePiece reference)
   unicode-data                                        # tokenizer tables (regeneration check)
 )
 missing=()
+# Node.js may come from elsewhere (with npm built in); install Debian's only when absent.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
