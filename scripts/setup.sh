@@ -31,6 +31,6 @@ fi
 # tokenizers and Jinja. Optional GPU variants of node-llama-cpp are not needed.
 if ! node -e "require.resolve('node-llama-cpp/package.json')" >/dev/null 2>&1 || \
    [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --omit=optional --no-audit --no-fund
+  npm install --omit=optional --no-audit --no-fund
 fi
 echo "setup: done"
