@@ -110,13 +110,20 @@ int32_t Sampler::sample(std::span<const float> logits) {
   return candidates_.back();
 }
 
-std::vector<TokenProb> Sampler::top_logprobs(std::span<const float> logits, int n) const {
-  std::vector<float> l;
-  adjust(logits, l);
+namespace {
+// log(sum(exp(l))), computed stably.
+float log_normalizer(const std::vector<float>& l) {
   const float max_logit = *std::max_element(l.begin(), l.end());
   double sum = 0;
   for (float v : l) sum += std::exp(static_cast<double>(v - max_logit));
-  const float log_z = max_logit + static_cast<float>(std::log(sum));
+  return max_logit + static_cast<float>(std::log(sum));
+}
+}  // namespace
+
+std::vector<TokenProb> Sampler::top_logprobs(std::span<const float> logits, int n) const {
+  std::vector<float> l;
+  adjust(logits, l);
+  const float log_z = log_normalizer(l);
   std::vector<int32_t> ids(l.size());
   std::iota(ids.begin(), ids.end(), 0);
   n = std::min<int>(n, static_cast<int>(ids.size()));
@@ -130,10 +137,7 @@ std::vector<TokenProb> Sampler::top_logprobs(std::span<const float> logits, int 
 float Sampler::logprob(std::span<const float> logits, int32_t token) const {
   std::vector<float> l;
   adjust(logits, l);
-  const float max_logit = *std::max_element(l.begin(), l.end());
-  double sum = 0;
-  for (float v : l) sum += std::exp(static_cast<double>(v - max_logit));
-  return l.at(token) - max_logit - static_cast<float>(std::log(sum));
+  return l.at(token) - log_normalizer(l);
 }
 
 }  // namespace weblm

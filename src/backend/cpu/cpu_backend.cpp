@@ -133,6 +133,13 @@ uint8_t* CpuBackend::mutable_data(const Tensor& t) {
   return storage_[t.buffer].writable() + t.offset;
 }
 
+const float* CpuBackend::f32_row(const Tensor& t, std::vector<float>& scratch) {
+  if (t.type == DType::F32) return reinterpret_cast<const float*>(data(t));
+  scratch.resize(t.cols);
+  dequantize_row(t.type, data(t), scratch.data(), t.cols);
+  return scratch.data();
+}
+
 float* CpuBackend::rows_f32(const Tensor& t, int64_t row) {
   return reinterpret_cast<float*>(mutable_data(t) + row * t.row_stride);
 }
@@ -230,8 +237,7 @@ void CpuBackend::rms_norm(const Tensor& out, const Tensor& x, const Tensor& w, f
   require_f32(x, "rms_norm", "x");
   require_shape(out, x.cols, x.rows, "rms_norm", "out");
   if (w.cols != x.cols || w.rows != 1) fail("rms_norm: weight has ", w.cols, " columns, x has ", x.cols);
-  std::vector<float> weight(x.cols);
-  dequantize_row(w.type, data(w), weight.data(), w.cols);
+  const float* weight = f32_row(w, weight_scratch_);
   const uint8_t* px = data(x);
   pool_.run(x.rows, [&](int64_t r, int) {
     const float* xr = reinterpret_cast<const float*>(px + r * x.row_stride);
@@ -248,12 +254,11 @@ void CpuBackend::rope(const Tensor& x, const RopeSpec& spec) {
   require_shape(x, static_cast<int64_t>(spec.n_heads) * spec.head_dim, batch_->size(), "rope", "x");
   if (spec.n_rot <= 0 || spec.n_rot % 2 != 0 || spec.n_rot > spec.head_dim)
     fail("rope: rotated dims ", spec.n_rot, " invalid for head size ", spec.head_dim);
-  std::vector<float> factors;
+  const float* factors = nullptr;
   if (spec.freq_factors) {
     if (spec.freq_factors->cols * spec.freq_factors->rows != spec.n_rot / 2)
       fail("rope: ", spec.freq_factors->cols, " frequency factors for ", spec.n_rot, " rotated dims");
-    factors.resize(spec.n_rot / 2);
-    dequantize_row(spec.freq_factors->type, data(*spec.freq_factors), factors.data(), spec.n_rot / 2);
+    factors = f32_row(*spec.freq_factors, weight_scratch_);
   }
   const float theta_scale = std::pow(spec.freq_base, -2.0f / spec.n_rot);
   const int half = spec.n_rot / 2;
@@ -263,7 +268,7 @@ void CpuBackend::rope(const Tensor& x, const RopeSpec& spec) {
     // Same recurrence as ggml (theta multiplied step by step) so angles agree to the bit.
     float theta = static_cast<float>(batch_->positions[t]);
     for (int i = 0; i < half; ++i) {
-      const float angle = spec.freq_scale * (factors.empty() ? theta : theta / factors[i]);
+      const float angle = spec.freq_scale * (factors ? theta / factors[i] : theta);
       cache[2 * i] = std::cos(angle);
       cache[2 * i + 1] = std::sin(angle);
       theta *= theta_scale;
@@ -325,7 +330,7 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k_c
     for (int32_t j = first; j <= pos; ++j) {
       const float* kj = reinterpret_cast<const float*>(kbase + kv_row(j) * k_cache.row_stride) + kvh * hd;
       float s = cpu::vec_dot(DType::F32, hd, kj, qh) * spec.scale;
-      if (spec.softcap > 0) s = spec.softcap * std::tanh(s / spec.softcap);
+      if (spec.softcap > 0) s = std::tanh(s * (1.0f / spec.softcap)) * spec.softcap;  // as ggml: scale, tanh, scale
       scores[j - first] = s;
       max_score = std::max(max_score, s);
     }

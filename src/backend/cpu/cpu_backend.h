@@ -54,13 +54,16 @@ class CpuBackend final : public Backend {
   };
   uint32_t add_storage(Storage s);
   float* rows_f32(const Tensor& t, int64_t row);
+  // The first row of a small tensor (norm weights, rope factors) as floats, without copying f32.
+  const float* f32_row(const Tensor& t, std::vector<float>& scratch);
 
   ThreadPool pool_;
   std::vector<Storage> storage_;
   std::vector<uint32_t> forward_buffers_;  // reused in allocation order, pass after pass
   size_t forward_next_ = 0;
   const ForwardBatch* batch_ = nullptr;
-  std::vector<uint8_t> activations_;  // matmul inputs converted to the weight's dot type
+  std::vector<uint8_t> activations_;
+  std::vector<float> weight_scratch_;  // matmul inputs converted to the weight's dot type
   std::vector<std::vector<float>> thread_scratch_;
 };
 
