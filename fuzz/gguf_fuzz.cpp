@@ -1,18 +1,62 @@
-// Arbitrary bytes as a GGUF file: a weblm::Error is the only acceptable failure.
+// Arbitrary bytes as a GGUF file: a weblm::Error is the only acceptable failure. A file that
+// parses must survive every getter on every key, and the writer must turn it into bytes that
+// parse back to the same file.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "format/gguf.h"
 #include "util/error.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+namespace {
+
+template <class F>
+void allowing_errors(F f) {
   try {
-    const weblm::GgufFile f = weblm::GgufFile::parse({data, size}, "fuzz");
-    for (const weblm::GgufTensorInfo& t : f.tensors()) (void)f.tensor_data(t);
-    for (const auto& [key, value] : f.metadata()) {
-      if (value.type == weblm::GgufType::Array) (void)f.get_floats(key);
-    }
+    f();
   } catch (const weblm::Error&) {
   }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace weblm;
+  std::optional<GgufFile> f;
+  allowing_errors([&] { f.emplace(GgufFile::parse({data, size}, "fuzz")); });
+  if (!f) return 0;
+
+  for (const auto& kv : f->metadata()) {
+    const std::string& key = kv.first;
+    allowing_errors([&] { f->get_string(key); });
+    allowing_errors([&] { f->get_int(key); });
+    allowing_errors([&] { f->get_float(key); });
+    allowing_errors([&] { f->get_bool(key, false); });
+    allowing_errors([&] { f->get_strings(key); });
+    allowing_errors([&] { f->get_floats(key); });
+    allowing_errors([&] { f->get_ints(key); });
+    allowing_errors([&] { f->get_int_per_layer(key, 3); });
+  }
+
+  GgufWriter w;
+  w.copy_metadata(*f);
+  for (const GgufTensorInfo& t : f->tensors()) {
+    const std::span<const uint8_t> bytes = f->tensor_data(t);  // every byte is read: ASan checks the span
+    w.add_tensor(t.name, t.type, t.dims, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  }
+  const std::vector<uint8_t> rewritten = w.to_bytes();
+  const GgufFile g = GgufFile::parse(rewritten, "rewritten");  // an Error here is a writer bug
+  if (g.metadata().size() != f->metadata().size() || g.tensors().size() != f->tensors().size()) __builtin_trap();
+  for (size_t i = 0; i < g.tensors().size(); ++i) {
+    const std::span<const uint8_t> a = f->tensor_data(f->tensors()[i]), b = g.tensor_data(g.tensors()[i]);
+    if (g.tensors()[i].name != f->tensors()[i].name || !std::equal(a.begin(), a.end(), b.begin(), b.end())) __builtin_trap();
+  }
+  GgufWriter again;
+  again.copy_metadata(g);
+  for (const GgufTensorInfo& t : g.tensors()) {
+    const std::span<const uint8_t> bytes = g.tensor_data(t);
+    again.add_tensor(t.name, t.type, t.dims, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  }
+  if (again.to_bytes() != rewritten) __builtin_trap();
   return 0;
 }

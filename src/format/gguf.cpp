@@ -1,16 +1,16 @@
 #include "format/gguf.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <array>
+#include <climits>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <unordered_set>
 
+#include "format/mapped_file.h"
 #include "util/error.h"
-
-#ifndef __EMSCRIPTEN__
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#endif
 
 namespace weblm {
 
@@ -62,88 +62,116 @@ int64_t GgufTensorInfo::elements() const {
 // --- reading ---------------------------------------------------------------------------------
 
 struct GgufFile::Mapping {
-  void* addr = nullptr;
-  size_t size = 0;
-  std::vector<uint8_t> owned;
-  ~Mapping() {
-#ifndef __EMSCRIPTEN__
-    if (addr) munmap(addr, size);
-#endif
-  }
+  explicit Mapping(const std::string& path) : file(path) {}
+  MappedFile file;
 };
 
 namespace {
 
-constexpr uint64_t kMaxDims = 4;
-constexpr size_t kMaxArrayNesting = 8;
+constexpr uint32_t kMaxDims = 4;
+constexpr size_t kMaxArrayDepth = 8;
+constexpr uint64_t kDefaultAlignment = 32;
+
+bool is_value_type(uint32_t type) { return type <= static_cast<uint32_t>(GgufType::Float64); }
+
+// Smallest encoding of one value of `type`: bounds an array's claimed length by the bytes left.
+uint64_t min_encoded_size(GgufType type) {
+  switch (type) {
+    case GgufType::UInt8: case GgufType::Int8: case GgufType::Bool: return 1;
+    case GgufType::UInt16: case GgufType::Int16: return 2;
+    case GgufType::UInt32: case GgufType::Int32: case GgufType::Float32: return 4;
+    case GgufType::Array: return 12;  // element type + length
+    default: return 8;                // 64-bit scalars; a string's length
+  }
+}
+
+// ggml's names for its type numbers, so that a file with a type weblm cannot load says which.
+std::string_view ggml_type_name(uint32_t type) {
+  static constexpr std::string_view kNames[] = {
+      "f32",  "f16",   "q4_0",   "q4_1",   "",      "",      "q5_0",  "q5_1",  "q8_0",    "q8_1",   "q2_K",
+      "q3_K", "q4_K",  "q5_K",   "q6_K",   "q8_K",  "iq2_xxs", "iq2_xs", "iq3_xxs", "iq1_s", "iq4_nl", "iq3_s",
+      "iq2_s", "iq4_xs", "i8",   "i16",    "i32",   "i64",   "f64",   "iq1_m", "bf16",    "",       "",
+      "",     "tq1_0", "tq2_0",  "",       "",      "",      "mxfp4", "nvfp4", "q1_0",    "q2_0"};
+  return type < std::size(kNames) ? kNames[type] : std::string_view();
+}
+
+uint64_t align_up(uint64_t x, uint64_t alignment) { return (x + alignment - 1) / alignment * alignment; }
 
 class Reader {
  public:
-  Reader(std::span<const uint8_t> bytes, const std::string& name) : b_(bytes), name_(name) {}
+  Reader(std::span<const uint8_t> bytes, const std::string& file) : b_(bytes), file_(file) {}
+
+  // What is being read, named in every error: "header", "key 'general.name'", "tensor #3", ...
+  std::string subject = "header";
 
   size_t pos() const { return pos_; }
-  [[noreturn]] void error(const std::string& what) const { fail(name_, ": ", what, " (at byte ", pos_, ")"); }
+  size_t remaining() const { return b_.size() - pos_; }
 
-  void need(uint64_t n, const char* what) const {
-    if (n > b_.size() - pos_)
-      error(str_cat("truncated file: ", what, " needs ", n, " bytes, only ", b_.size() - pos_, " left"));
+  [[noreturn]] void error(const std::string& what, size_t at) const {
+    fail(file_, " at byte ", at, ": ", subject, ": ", what);
+  }
+  [[noreturn]] void error(const std::string& what) const { error(what, pos_); }
+
+  void need(uint64_t n, std::string_view what) const {
+    if (n > remaining())
+      error(str_cat(what, " needs ", n, " bytes but only ", remaining(), " remain (truncated file?)"));
   }
   template <class T>
-  T scalar(const char* what) {
+  T scalar(std::string_view what) {
     need(sizeof(T), what);
     T v;
     std::memcpy(&v, b_.data() + pos_, sizeof(T));
     pos_ += sizeof(T);
     return v;
   }
-  std::string string(const char* what) {
-    const uint64_t n = scalar<uint64_t>(what);
-    need(n, what);
-    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
-    pos_ += n;
+  std::string string(std::string_view what) {
+    const size_t at = pos_;
+    const uint64_t n = scalar<uint64_t>(str_cat(what, " length"));
+    if (n > remaining())
+      error(str_cat(what, " of ", n, " bytes runs past the end of the file (", remaining(), " bytes left; truncated?)"), at);
+    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), static_cast<size_t>(n));
+    pos_ += static_cast<size_t>(n);
     return s;
   }
-  // Minimum encoded size of one value of `type`: bounds array counts before allocating.
-  static uint64_t min_size(GgufType type) {
-    switch (type) {
-      case GgufType::UInt8: case GgufType::Int8: case GgufType::Bool: return 1;
-      case GgufType::UInt16: case GgufType::Int16: return 2;
-      case GgufType::UInt32: case GgufType::Int32: case GgufType::Float32: return 4;
-      default: return 8;  // 64-bit scalars, string and array lengths
-    }
+  GgufType value_type(std::string_view what) {
+    const size_t at = pos_;
+    const uint32_t raw = scalar<uint32_t>(what);
+    if (!is_value_type(raw)) error(str_cat("unknown ", what, " ", raw), at);
+    return static_cast<GgufType>(raw);
   }
-  GgufValue value(uint32_t raw_type, const std::string& key, size_t depth) {
-    if (raw_type > static_cast<uint32_t>(GgufType::Float64)) error(str_cat("key '", key, "' has unknown value type ", raw_type));
+
+  // `depth` counts the arrays around this value.
+  GgufValue value(GgufType type, size_t depth) {
     GgufValue v;
-    v.type = static_cast<GgufType>(raw_type);
-    switch (v.type) {
-      case GgufType::UInt8: v.u = scalar<uint8_t>("u8"); break;
-      case GgufType::Int8: v.i = scalar<int8_t>("i8"); break;
-      case GgufType::UInt16: v.u = scalar<uint16_t>("u16"); break;
-      case GgufType::Int16: v.i = scalar<int16_t>("i16"); break;
-      case GgufType::UInt32: v.u = scalar<uint32_t>("u32"); break;
-      case GgufType::Int32: v.i = scalar<int32_t>("i32"); break;
-      case GgufType::UInt64: v.u = scalar<uint64_t>("u64"); break;
-      case GgufType::Int64: v.i = scalar<int64_t>("i64"); break;
-      case GgufType::Float32: v.f = scalar<float>("f32"); break;
-      case GgufType::Float64: v.f = scalar<double>("f64"); break;
+    v.type = type;
+    switch (type) {
+      case GgufType::UInt8: v.u = scalar<uint8_t>("u8 value"); break;
+      case GgufType::Int8: v.i = scalar<int8_t>("i8 value"); break;
+      case GgufType::UInt16: v.u = scalar<uint16_t>("u16 value"); break;
+      case GgufType::Int16: v.i = scalar<int16_t>("i16 value"); break;
+      case GgufType::UInt32: v.u = scalar<uint32_t>("u32 value"); break;
+      case GgufType::Int32: v.i = scalar<int32_t>("i32 value"); break;
+      case GgufType::UInt64: v.u = scalar<uint64_t>("u64 value"); break;
+      case GgufType::Int64: v.i = scalar<int64_t>("i64 value"); break;
+      case GgufType::Float32: v.f = scalar<float>("f32 value"); break;
+      case GgufType::Float64: v.f = scalar<double>("f64 value"); break;
       case GgufType::Bool: {
-        const uint8_t x = scalar<uint8_t>("bool");
-        if (x > 1) error(str_cat("key '", key, "' has bool value ", int(x)));
+        const uint8_t x = scalar<uint8_t>("bool value");
+        if (x > 1) error(str_cat("bool value ", int(x), " is neither 0 nor 1"), pos_ - 1);
         v.u = x;
         break;
       }
       case GgufType::String: v.str = string("string value"); break;
       case GgufType::Array: {
-        if (depth >= kMaxArrayNesting) error(str_cat("key '", key, "' nests arrays too deeply"));
-        const uint32_t element = scalar<uint32_t>("array type");
-        if (element > static_cast<uint32_t>(GgufType::Float64)) error(str_cat("key '", key, "' has unknown array type ", element));
-        v.array_type = static_cast<GgufType>(element);
+        if (depth == kMaxArrayDepth) error(str_cat("arrays nested more than ", kMaxArrayDepth, " deep"));
+        v.array_type = value_type("array element type");
+        const size_t at = pos_;
         const uint64_t n = scalar<uint64_t>("array length");
-        if (n > (b_.size() - pos_) / min_size(v.array_type))
-          error(str_cat("key '", key, "' claims ", n, " array elements, more than the file holds"));
-        v.array.reserve(n);
-        for (uint64_t i = 0; i < n; ++i) v.array.push_back(value(element, key, depth + 1));
+        if (n > remaining() / min_encoded_size(v.array_type))
+          error(str_cat("array of ", n, " ", gguf_type_name(v.array_type), " elements cannot fit in the ", remaining(),
+                        " bytes left (truncated?)"), at);
+        v.array.reserve(static_cast<size_t>(n));
+        for (uint64_t i = 0; i < n; ++i) v.array.push_back(value(v.array_type, depth + 1));
         break;
       }
     }
@@ -152,9 +180,32 @@ class Reader {
 
  private:
   std::span<const uint8_t> b_;
-  const std::string& name_;
+  const std::string& file_;
   size_t pos_ = 0;
 };
+
+std::string printable(std::span<const uint8_t> bytes) {
+  std::string out;
+  for (uint8_t c : bytes) out += c >= 0x20 && c < 0x7f ? str_cat(char(c)) : str_cat("\\x", "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]);
+  return out;
+}
+
+void read_header(Reader& r, uint32_t& version, uint64_t& n_tensors, uint64_t& n_kv) {
+  const auto magic = r.scalar<std::array<uint8_t, 4>>("magic");
+  if (std::memcmp(magic.data(), "GGUF", 4) != 0) r.error(str_cat("not a GGUF file (magic '", printable(magic), "', expected 'GGUF')"), 0);
+  version = r.scalar<uint32_t>("version");
+  if (version == 1) r.error("GGUF v1 is not supported (it predates 64-bit counts); re-convert the model with a current llama.cpp", 4);
+  if ((version & 0xFFFFFF) == 0 && (version >> 24 == 2 || version >> 24 == 3))
+    r.error("big-endian GGUF files are not supported", 4);
+  if (version != 2 && version != 3) r.error(str_cat("unsupported GGUF version ", version, " (weblm reads versions 2 and 3)"), 4);
+  n_tensors = r.scalar<uint64_t>("tensor count");
+  n_kv = r.scalar<uint64_t>("metadata count");
+  // A key/value pair takes at least 13 bytes (key length, type, a 1-byte value) and a tensor info
+  // 32 (name length, dim count, one dim, type, offset): bounds both counts before any allocation.
+  if (n_kv > r.remaining() / 13) r.error(str_cat("metadata count ", n_kv, " cannot fit in the ", r.remaining(), " bytes left (truncated?)"), 16);
+  if (n_tensors > r.remaining() / 32)
+    r.error(str_cat("tensor count ", n_tensors, " cannot fit in the ", r.remaining(), " bytes left (truncated?)"), 8);
+}
 
 }  // namespace
 
@@ -163,33 +214,8 @@ GgufFile& GgufFile::operator=(GgufFile&&) noexcept = default;
 GgufFile::~GgufFile() = default;
 
 GgufFile GgufFile::open(const std::string& path) {
-  auto mapping = std::make_unique<Mapping>();
-  std::span<const uint8_t> bytes;
-#ifndef __EMSCRIPTEN__
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) fail(path, ": cannot open (", std::strerror(errno), ")");
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(path, ": not a regular file");
-  }
-  if (st.st_size > 0) {
-    void* addr = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (addr == MAP_FAILED) fail(path, ": cannot map (", std::strerror(errno), ")");
-    mapping->addr = addr;
-    mapping->size = static_cast<size_t>(st.st_size);
-    bytes = {static_cast<const uint8_t*>(addr), mapping->size};
-  } else {
-    ::close(fd);
-  }
-#else
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
-  mapping->owned.assign(std::istreambuf_iterator<char>(in), {});
-  bytes = mapping->owned;
-#endif
-  GgufFile f = parse(bytes, path);
+  auto mapping = std::make_unique<Mapping>(path);
+  GgufFile f = parse(mapping->file.bytes(), path);
   f.mapping_ = std::move(mapping);
   return f;
 }
@@ -199,56 +225,84 @@ GgufFile GgufFile::parse(std::span<const uint8_t> bytes, std::string name) {
   f.name_ = std::move(name);
   f.bytes_ = bytes;
   Reader r(bytes, f.name_);
-  if (bytes.size() < 4 || std::memcmp(bytes.data(), "GGUF", 4) != 0) r.error("bad magic: not a GGUF file");
-  r.scalar<uint32_t>("magic");
-  f.version_ = r.scalar<uint32_t>("version");
-  if (f.version_ != 2 && f.version_ != 3)
-    r.error(str_cat("unsupported GGUF version ", f.version_, " (2 and 3 are supported)"));
-  const uint64_t n_tensors = r.scalar<uint64_t>("tensor count");
-  const uint64_t n_kv = r.scalar<uint64_t>("metadata count");
-  if (n_kv > bytes.size() / 13) r.error(str_cat("metadata count ", n_kv, " is larger than the file could hold"));
-  if (n_tensors > bytes.size() / 24) r.error(str_cat("tensor count ", n_tensors, " is larger than the file could hold"));
+  uint64_t n_tensors = 0, n_kv = 0;
+  read_header(r, f.version_, n_tensors, n_kv);
+  f.alignment_ = kDefaultAlignment;
+
+  f.metadata_.reserve(static_cast<size_t>(n_kv));
+  std::unordered_set<std::string> keys;
   for (uint64_t i = 0; i < n_kv; ++i) {
-    std::string key = r.string("metadata key");
-    const uint32_t type = r.scalar<uint32_t>("value type");
-    GgufValue v = r.value(type, key, 0);
+    r.subject = str_cat("key #", i);
+    const size_t at = r.pos();
+    std::string key = r.string("key");
+    if (key.empty()) r.error("empty key", at);
+    r.subject = str_cat("key '", key, "'");
+    if (!keys.insert(key).second) r.error("duplicate key", at);
+    GgufValue v = r.value(r.value_type("value type"), 0);
+    if (key == "general.alignment") {
+      if (v.type != GgufType::UInt32 || v.u == 0 || (v.u & (v.u - 1)) != 0)
+        r.error(str_cat("must be a u32 power of two, not the ", gguf_type_name(v.type), " ",
+                        v.type == GgufType::UInt32 ? str_cat(v.u) : std::string("value")), at);
+      f.alignment_ = static_cast<size_t>(v.u);
+    }
     f.metadata_.emplace_back(std::move(key), std::move(v));
   }
-  if (const GgufValue* a = f.find("general.alignment")) {
-    if (a->type != GgufType::UInt32 || a->u == 0 || (a->u & (a->u - 1)) != 0)
-      r.error("general.alignment must be a u32 power of two");
-    f.alignment_ = a->u;
-  }
+
+  f.tensors_.reserve(static_cast<size_t>(n_tensors));
+  std::vector<size_t> info_at;  // where each tensor info starts, for errors found after the loop
+  std::vector<uint64_t> sizes;  // bytes, checked against the file before narrowing to size_t
+  std::unordered_set<std::string> names;
   for (uint64_t i = 0; i < n_tensors; ++i) {
+    r.subject = str_cat("tensor #", i);
+    info_at.push_back(r.pos());
     GgufTensorInfo t;
     t.name = r.string("tensor name");
-    const uint32_t n_dims = r.scalar<uint32_t>("tensor dims");
-    if (n_dims == 0 || n_dims > kMaxDims) r.error(str_cat("tensor '", t.name, "' has ", n_dims, " dimensions (1 to 4 supported)"));
+    r.subject = str_cat("tensor '", t.name, "'");
+    if (!names.insert(t.name).second) r.error("duplicate tensor name", info_at.back());
+    const uint32_t n_dims = r.scalar<uint32_t>("dimension count");
+    if (n_dims == 0 || n_dims > kMaxDims) r.error(str_cat(n_dims, " dimensions (1 to ", kMaxDims, " supported)"), r.pos() - 4);
     uint64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
-      const int64_t dim = r.scalar<int64_t>("tensor dim");
-      if (dim <= 0 || dim > (int64_t(1) << 40) || elements > (uint64_t(1) << 42) / static_cast<uint64_t>(dim))
-        r.error(str_cat("tensor '", t.name, "' has invalid dimension ", dim));
+      const int64_t dim = r.scalar<int64_t>("dimension");
+      if (dim <= 0) r.error(str_cat("dimension ", d, " is ", dim, " (must be positive)"), r.pos() - 8);
+      if (elements > static_cast<uint64_t>(INT64_MAX) / static_cast<uint64_t>(dim))
+        r.error("element count overflows 64 bits", r.pos() - 8);
       elements *= static_cast<uint64_t>(dim);
       t.dims.push_back(dim);
     }
     const uint32_t type = r.scalar<uint32_t>("tensor type");
     const DTypeTraits* traits = dtype_traits(type);
-    if (!traits) r.error(str_cat("tensor '", t.name, "' has unknown or unsupported tensor type ", type));
+    if (!traits) {
+      const std::string_view known = ggml_type_name(type);
+      r.error(known.empty() ? str_cat("unknown tensor type ", type)
+                            : str_cat("tensor type ", type, " (", known, ") is not supported by weblm"),
+              r.pos() - 4);
+    }
     t.type = static_cast<DType>(type);
     if (t.dims[0] % traits->block_size != 0)
-      r.error(str_cat("tensor '", t.name, "' rows of ", t.dims[0], " are not whole ", traits->name, " blocks of ", traits->block_size));
-    t.size = static_cast<size_t>(elements / traits->block_size * traits->block_size) / traits->block_size * traits->block_bytes;
-    t.offset = r.scalar<uint64_t>("tensor offset");
-    if (t.offset % f.alignment_ != 0) r.error(str_cat("tensor '", t.name, "' offset ", t.offset, " is not aligned to ", f.alignment_));
+      r.error(str_cat("rows of ", t.dims[0], " elements are not whole ", traits->name, " blocks of ", traits->block_size),
+              r.pos() - 4);
+    const uint64_t blocks = elements / static_cast<uint64_t>(traits->block_size);
+    if (blocks > UINT64_MAX / traits->block_bytes) r.error("byte size overflows 64 bits", r.pos() - 4);
+    sizes.push_back(blocks * traits->block_bytes);
+    t.offset = r.scalar<uint64_t>("data offset");
+    if (t.offset % f.alignment_ != 0)
+      r.error(str_cat("data offset ", t.offset, " is not a multiple of the alignment ", f.alignment_), r.pos() - 8);
     f.tensors_.push_back(std::move(t));
   }
-  f.data_offset_ = (r.pos() + f.alignment_ - 1) / f.alignment_ * f.alignment_;
-  for (const GgufTensorInfo& t : f.tensors_) {
-    if (f.data_offset_ > bytes.size() || t.offset > bytes.size() - f.data_offset_ ||
-        t.size > bytes.size() - f.data_offset_ - t.offset)
-      fail(f.name_, ": tensor '", t.name, "' data [", f.data_offset_ + t.offset, ", ", f.data_offset_ + t.offset + t.size,
-           ") lies outside the file of ", bytes.size(), " bytes (truncated or corrupt)");
+
+  const uint64_t data_offset = align_up(r.pos(), f.alignment_);
+  f.data_offset_ = static_cast<size_t>(std::min<uint64_t>(data_offset, bytes.size()));
+  for (size_t i = 0; i < f.tensors_.size(); ++i) {
+    GgufTensorInfo& t = f.tensors_[i];
+    if (data_offset > bytes.size() || t.offset > bytes.size() - data_offset ||
+        sizes[i] > bytes.size() - data_offset - t.offset) {
+      r.subject = str_cat("tensor '", t.name, "'");
+      r.error(str_cat("data of ", sizes[i], " bytes at data offset ", t.offset, " runs past the end of the file (data starts at byte ",
+                      data_offset, ", the file has ", bytes.size(), " bytes; truncated?)"),
+              info_at[i]);
+    }
+    t.size = static_cast<size_t>(sizes[i]);
   }
   return f;
 }
@@ -343,6 +397,7 @@ std::vector<int32_t> GgufFile::get_ints(std::string_view key) const {
 std::vector<int64_t> GgufFile::get_int_per_layer(std::string_view key, int64_t n_layers) const {
   const GgufValue* v = find(key);
   if (!v) fail(name_, ": missing required key '", key, "'");
+  if (n_layers < 0) fail(name_, ": key '", key, "' read for a negative layer count ", n_layers);
   if (v->type != GgufType::Array) return std::vector<int64_t>(static_cast<size_t>(n_layers), as_int(*v, key, name_));
   if (static_cast<int64_t>(v->array.size()) != n_layers)
     fail(name_, ": key '", key, "' has ", v->array.size(), " entries for ", n_layers, " layers");
@@ -363,7 +418,31 @@ std::span<const uint8_t> GgufFile::tensor_data(const GgufTensorInfo& info) const
 
 // --- writing ---------------------------------------------------------------------------------
 
+namespace {
+
+// The writer refuses what the reader would reject, so everything it writes reads back.
+void check_value(const GgufValue& v, const std::string& key, size_t depth) {
+  if (!is_value_type(static_cast<uint32_t>(v.type)))
+    fail("GGUF writer: key '", key, "' has unknown value type ", static_cast<uint32_t>(v.type));
+  if (v.type == GgufType::Bool && v.u > 1) fail("GGUF writer: key '", key, "' has bool value ", v.u);
+  if (v.type != GgufType::Array) return;
+  if (depth == kMaxArrayDepth) fail("GGUF writer: key '", key, "' nests arrays more than ", kMaxArrayDepth, " deep");
+  if (!is_value_type(static_cast<uint32_t>(v.array_type)))
+    fail("GGUF writer: key '", key, "' has unknown array element type ", static_cast<uint32_t>(v.array_type));
+  for (const GgufValue& e : v.array) {
+    if (e.type != v.array_type)
+      fail("GGUF writer: key '", key, "': array of ", gguf_type_name(v.array_type), " holds a ", gguf_type_name(e.type), " element");
+    check_value(e, key, depth + 1);
+  }
+}
+
+}  // namespace
+
 void GgufWriter::set(std::string key, GgufValue value) {
+  if (key.empty()) fail("GGUF writer: empty key");
+  check_value(value, key, 0);
+  if (key == "general.alignment" && (value.type != GgufType::UInt32 || value.u == 0 || (value.u & (value.u - 1)) != 0))
+    fail("GGUF writer: general.alignment must be a u32 power of two");
   for (auto& [k, v] : metadata_) {
     if (k == key) {
       v = std::move(value);
@@ -374,11 +453,17 @@ void GgufWriter::set(std::string key, GgufValue value) {
 }
 
 void GgufWriter::add_tensor(std::string name, DType type, std::vector<int64_t> dims, std::vector<uint8_t> data) {
-  int64_t elements = 1;
-  for (int64_t d : dims) elements *= d;
-  if (dims.empty() || dims.size() > kMaxDims) fail("tensor '", name, "': 1 to 4 dimensions");
-  if (data.size() != row_bytes(type, dims[0]) * static_cast<size_t>(elements / dims[0]))
-    fail("tensor '", name, "': ", data.size(), " bytes do not match its shape and type ", dtype_name(type));
+  if (dims.empty() || dims.size() > kMaxDims) fail("GGUF writer: tensor '", name, "' has ", dims.size(), " dimensions (1 to 4 supported)");
+  int64_t rows = 1;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (dims[d] <= 0) fail("GGUF writer: tensor '", name, "' dimension ", d, " is ", dims[d]);
+    if (d > 0 && __builtin_mul_overflow(rows, dims[d], &rows)) fail("GGUF writer: tensor '", name, "' is too large");
+  }
+  for (const PendingTensor& t : tensors_)
+    if (t.name == name) fail("GGUF writer: duplicate tensor '", name, "'");
+  size_t expected = 0;
+  if (__builtin_mul_overflow(row_bytes(type, dims[0]), static_cast<uint64_t>(rows), &expected) || data.size() != expected)
+    fail("GGUF writer: tensor '", name, "' has ", data.size(), " bytes, its shape and type ", dtype_name(type), " need ", expected);
   tensors_.push_back({std::move(name), type, std::move(dims), std::move(data)});
 }
 
@@ -411,7 +496,7 @@ class Out {
       case GgufType::Int64: scalar<int64_t>(v.i); break;
       case GgufType::Float32: scalar<float>(static_cast<float>(v.f)); break;
       case GgufType::Float64: scalar<double>(v.f); break;
-      case GgufType::Bool: scalar<uint8_t>(v.u ? 1 : 0); break;
+      case GgufType::Bool: scalar<uint8_t>(static_cast<uint8_t>(v.u)); break;
       case GgufType::String: string(v.str); break;
       case GgufType::Array:
         scalar<uint32_t>(static_cast<uint32_t>(v.array_type));
@@ -420,16 +505,16 @@ class Out {
         break;
     }
   }
-  void pad(size_t alignment) { bytes.resize((bytes.size() + alignment - 1) / alignment * alignment, 0); }
+  void pad(size_t alignment) { bytes.resize(static_cast<size_t>(align_up(bytes.size(), alignment)), 0); }
 };
 }  // namespace
 
 std::vector<uint8_t> GgufWriter::to_bytes() const {
-  size_t alignment = 32;
+  size_t alignment = kDefaultAlignment;
   for (const auto& [k, v] : metadata_)
     if (k == "general.alignment") alignment = static_cast<size_t>(v.u);
   Out o;
-  o.bytes.insert(o.bytes.end(), {'G', 'G', 'U', 'F'});
+  o.bytes = {'G', 'G', 'U', 'F'};
   o.scalar<uint32_t>(3);
   o.scalar<uint64_t>(tensors_.size());
   o.scalar<uint64_t>(metadata_.size());
@@ -445,9 +530,10 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
     for (int64_t d : t.dims) o.scalar<int64_t>(d);
     o.scalar<uint32_t>(static_cast<uint32_t>(t.type));
     o.scalar<uint64_t>(offset);
-    offset = (offset + t.data.size() + alignment - 1) / alignment * alignment;
+    offset = align_up(offset + t.data.size(), alignment);
   }
-  o.pad(alignment);
+  // Without tensors there is no data section, so nothing to align (as in llama.cpp's reader).
+  if (!tensors_.empty()) o.pad(alignment);
   for (const PendingTensor& t : tensors_) {
     o.bytes.insert(o.bytes.end(), t.data.begin(), t.data.end());
     o.pad(alignment);
@@ -458,8 +544,10 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
 void GgufWriter::write(const std::string& path) const {
   const std::vector<uint8_t> bytes = to_bytes();
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) fail(path, ": cannot create (", std::strerror(errno), ")");
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) fail(path, ": cannot write");
+  out.close();
+  if (!out) fail(path, ": write failed");
 }
 
 }  // namespace weblm
