@@ -315,37 +315,51 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k_c
   const uint8_t* kbase = data(k_cache);
   const uint8_t* vbase = data(v_cache);
   const int32_t page = batch_->page_size;
-  pool_.run(q.rows * spec.n_heads, [&](int64_t task, int thread) {
-    const int64_t t = task / spec.n_heads;
-    const int h = static_cast<int>(task % spec.n_heads);
-    const int kvh = h / group;
+  // One task per (token, KV head): the `group` query heads sharing a KV head read each key and
+  // value row once. Keys of a page are consecutive rows, so their scores are one tile product.
+  pool_.run(q.rows * spec.n_kv_heads, [&](int64_t task, int thread) {
+    const int64_t t = task / spec.n_kv_heads;
+    const int kvh = static_cast<int>(task % spec.n_kv_heads);
     const int32_t pos = batch_->positions[t];
     const std::vector<int32_t>& pages = batch_->page_tables[batch_->seq_index[t]];
     const int32_t first = spec.window > 0 ? std::max(0, pos - spec.window + 1) : 0;
-    const float* qh = reinterpret_cast<const float*>(data(q) + t * q.row_stride) + h * hd;
-    std::vector<float>& scores = thread_scratch_[thread];
-    scores.resize(pos - first + 1);
+    const int32_t n_keys = pos - first + 1;
     auto kv_row = [&](int32_t j) { return static_cast<int64_t>(pages[j / page]) * page + j % page; };
-    float max_score = -INFINITY;
-    for (int32_t j = first; j <= pos; ++j) {
-      const float* kj = reinterpret_cast<const float*>(kbase + kv_row(j) * k_cache.row_stride) + kvh * hd;
-      float s = cpu::vec_dot(DType::F32, hd, kj, qh) * spec.scale;
-      if (spec.softcap > 0) s = std::tanh(s * (1.0f / spec.softcap)) * spec.softcap;  // as ggml: scale, tanh, scale
-      scores[j - first] = s;
-      max_score = std::max(max_score, s);
+    const uint8_t* q_heads = data(q) + t * q.row_stride + static_cast<size_t>(kvh) * group * hd * sizeof(float);
+    std::vector<float>& scores = thread_scratch_[thread];  // [group][n_keys]
+    scores.resize(static_cast<size_t>(group) * n_keys);
+    for (int32_t j = first; j <= pos;) {
+      const int32_t run = std::min(pos + 1, (j / page + 1) * page) - j;
+      const uint8_t* keys = kbase + kv_row(j) * k_cache.row_stride + static_cast<size_t>(kvh) * hd * sizeof(float);
+      cpu::vec_dot_tile(DType::F32, hd, keys, k_cache.row_stride, run, q_heads, hd * sizeof(float), group,
+                        scores.data() + (j - first), n_keys);
+      j += run;
     }
-    double sum = 0;
-    for (float& s : scores) {
-      s = std::exp(s - max_score);
-      sum += s;
+    float* o = rows_f32(out, t) + static_cast<size_t>(kvh) * group * hd;  // [group][hd]
+    std::fill(o, o + static_cast<size_t>(group) * hd, 0.0f);
+    for (int g = 0; g < group; ++g) {
+      float* s = scores.data() + static_cast<size_t>(g) * n_keys;
+      float max_score = -INFINITY;
+      for (int32_t j = 0; j < n_keys; ++j) {
+        s[j] *= spec.scale;
+        if (spec.softcap > 0) s[j] = std::tanh(s[j] * (1.0f / spec.softcap)) * spec.softcap;  // as ggml: scale, tanh, scale
+        max_score = std::max(max_score, s[j]);
+      }
+      double sum = 0;
+      for (int32_t j = 0; j < n_keys; ++j) {
+        s[j] = std::exp(s[j] - max_score);
+        sum += s[j];
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int32_t j = 0; j < n_keys; ++j) s[j] *= inv;
     }
-    const float inv = static_cast<float>(1.0 / sum);
-    float* o = rows_f32(out, t) + h * hd;
-    std::fill(o, o + hd, 0.0f);
     for (int32_t j = first; j <= pos; ++j) {
-      const float p = scores[j - first] * inv;
       const float* vj = reinterpret_cast<const float*>(vbase + kv_row(j) * v_cache.row_stride) + kvh * hd;
-      for (int i = 0; i < hd; ++i) o[i] += p * vj[i];
+      for (int g = 0; g < group; ++g) {
+        const float p = scores[static_cast<size_t>(g) * n_keys + (j - first)];
+        float* og = o + static_cast<size_t>(g) * hd;
+        for (int i = 0; i < hd; ++i) og[i] += p * vj[i];
+      }
     }
   });
 }

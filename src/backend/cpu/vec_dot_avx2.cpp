@@ -48,6 +48,18 @@ __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128
 // Sums of 4 adjacent products u8 x i8 into 8 int32 lanes.
 __m256i dot_u8_i8(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
 
+// acc + dot_u8_i8(u, s). VNNI does it in one instruction with the same lanes: maddubs's int16
+// pair sums cannot saturate for the codes used here (|u| <= 128, |s| <= 128 and not both 128).
+__m256i dot_u8_i8_acc(__m256i acc, __m256i u, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpbusd_epi32(acc, u, s);
+#elif defined(__AVXVNNI__)
+  return _mm256_dpbusd_avx_epi32(acc, u, s);
+#else
+  return _mm256_add_epi32(acc, dot_u8_i8(u, s));
+#endif
+}
+
 // 16 bytes of nibbles -> 32 bytes: the low nibbles, then the high nibbles.
 __m256i unpack_nibbles(const uint8_t* q) {
   const __m128i v = load128(q);
@@ -125,14 +137,16 @@ struct Blocks32 {
         sum_min[r][c] = 0;
       }
     for (int64_t i = 0; i < t.n / 32; ++i) {
-      __m256i qy[RA], offset[RA];
+      __m256i qy[RA], minus_offset[RA];
       __m256 dy[RA];
       float sy[RA];
       for (int c = 0; c < RA; ++c) {
         const A& y = block_at<A>(t.a, t.a_stride, c, i);
         qy[c] = load256(y.qs);
         dy[c] = splat_f16(y.d);
-        if constexpr (F::kOffset > 0) offset[c] = dot_u8_i8(_mm256_set1_epi8(F::kOffset), qy[c]);
+        minus_offset[c] = _mm256_setzero_si256();
+        if constexpr (F::kOffset > 0)
+          minus_offset[c] = _mm256_sub_epi32(minus_offset[c], dot_u8_i8(_mm256_set1_epi8(F::kOffset), qy[c]));
         if constexpr (kHasMin) sy[c] = f16(y.s);
       }
       for (int r = 0; r < RW; ++r) {
@@ -140,13 +154,9 @@ struct Blocks32 {
         const __m256i qx = F::codes(x);
         const __m256 dx = splat_f16(x.d);
         for (int c = 0; c < RA; ++c) {
-          __m256i p;
-          if constexpr (F::kOffset < 0) {
-            p = dot_u8_i8(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy[c], qx));
-          } else {
-            p = dot_u8_i8(qx, qy[c]);
-            if constexpr (F::kOffset > 0) p = _mm256_sub_epi32(p, offset[c]);
-          }
+          const __m256i p = F::kOffset < 0
+                                ? dot_u8_i8_acc(minus_offset[c], _mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy[c], qx))
+                                : dot_u8_i8_acc(minus_offset[c], qx, qy[c]);
           acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy[c]), _mm256_cvtepi32_ps(p), acc[r][c]);
           if constexpr (kHasMin) sum_min[r][c] = std::fma(f16(x.m), sy[c], sum_min[r][c]);
         }
@@ -382,16 +392,24 @@ struct Floats {
 
 }  // namespace
 
+// AVX-512 gives the compiler 32 vector registers: enough accumulators for 4x4 tiles of 32-element
+// blocks, which halves the weight decoding per product.
+#ifdef __AVX512F__
+constexpr int kBlocks32Acts = 4;
+#else
+constexpr int kBlocks32Acts = 2;
+#endif
+
 TileFn avx2_tile(DType weight) {
   switch (weight) {
     case DType::F32: return run_micro_tiles<Floats<F32>, 2, 2, 4>;
     case DType::F16: return run_micro_tiles<Floats<F16>, 2, 2, 4>;
     case DType::BF16: return run_micro_tiles<Floats<BF16>, 2, 2, 4>;
-    case DType::Q4_0: return run_micro_tiles<Blocks32<Q4_0>, 4, 2>;
-    case DType::Q4_1: return run_micro_tiles<Blocks32<Q4_1>, 4, 2>;
-    case DType::Q5_0: return run_micro_tiles<Blocks32<Q5_0>, 4, 2>;
-    case DType::Q5_1: return run_micro_tiles<Blocks32<Q5_1>, 4, 2>;
-    case DType::Q8_0: return run_micro_tiles<Blocks32<Q8_0>, 4, 2>;
+    case DType::Q4_0: return run_micro_tiles<Blocks32<Q4_0>, 4, kBlocks32Acts>;
+    case DType::Q4_1: return run_micro_tiles<Blocks32<Q4_1>, 4, kBlocks32Acts>;
+    case DType::Q5_0: return run_micro_tiles<Blocks32<Q5_0>, 4, kBlocks32Acts>;
+    case DType::Q5_1: return run_micro_tiles<Blocks32<Q5_1>, 4, kBlocks32Acts>;
+    case DType::Q8_0: return run_micro_tiles<Blocks32<Q8_0>, 4, kBlocks32Acts>;
     case DType::Q4_K: return run_micro_tiles<K4or5<BlockQ4_K>, 2, 4>;
     case DType::Q5_K: return run_micro_tiles<K4or5<BlockQ5_K>, 2, 4>;
     case DType::Q6_K: return run_micro_tiles<Q6K, 2, 4>;
