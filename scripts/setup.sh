@@ -13,6 +13,7 @@ PACKAGES=(
   emscripten                                          # the wasm target
   python3 python3-numpy python3-sentencepiece         # tokenizer parity (SentencePiece reference)
   unicode-data                                        # tokenizer tables (regeneration check)
+  chromium                                            # headless browser tests of the wasm module
 )
 missing=()
 # Node.js may come from elsewhere (with npm built in); install Debian's only when absent.

@@ -114,6 +114,9 @@ class Backend {
   virtual void end_forward(const Tensor& logits, float* dst) = 0;
   // Blocks until the pass is done and dst is filled.
   virtual void wait() = 0;
+  // True once the submitted pass is done (wait() would return at once). A host that must not
+  // block awaits the backend's completion signal (wasm: Module.weblmBackendIdle) until then.
+  virtual bool ready() const = 0;
 
   // --- ops (all activations F32; `out` may be one of the inputs for elementwise ops) ----------
   // out[t] = table[batch.tokens[t]] * scale                       out [n_tokens, table.cols]

@@ -16,5 +16,8 @@ int tokenize_command(const Argv& argv);
 int gen_model_command(const Argv& argv);
 int quantize_command(const Argv& argv);
 int bench_command(const Argv& argv);
+int chat_command(const Argv& argv);
+int template_command(const Argv& argv);
+int complete_command(const Argv& argv);
 
 }  // namespace weblm::cli

@@ -20,6 +20,9 @@ const std::map<std::string, std::pair<Command, const char*>>& commands() {
       {"gen-model", {gen_model_command, "write a random-weight GGUF: gen-model --arch llama --type q4_0 -o FILE"}},
       {"quantize", {quantize_command, "quantize a GGUF: quantize IN OUT TYPE"}},
       {"bench", {bench_command, "measure speed: bench -m MODEL [-p 512] [-n 128] [-t THREADS] [--json]"}},
+      {"chat", {chat_command, "chat in the terminal: chat -m MODEL [--system TEXT] [--temp T] ..."}},
+      {"template", {template_command, "print a rendered chat prompt: template -m MODEL --messages FILE.json [--tools FILE.json]"}},
+      {"complete", {complete_command, "run OpenAI-shaped requests: complete -m MODEL [--request FILE.json]"}},
   };
   return table;
 }

@@ -1,83 +1,68 @@
-// weblm run: generate text from a prompt, streaming it to stdout; timings go to stderr.
+// weblm run: generate text from a prompt through the API service, streaming it to stdout;
+// timings go to stderr. With --chat the prompt is a user message rendered with the model's chat
+// template.
 #include <algorithm>
 #include <cstdio>
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/loaded_model.h"
-#include "runtime/generate.h"
+#include "cli/service_options.h"
+#include "util/error.h"
 
 namespace weblm::cli {
 
-std::vector<OptionSpec> sampling_options() {
-  return {
-      {{"--temp"}, true, "temperature (0 = greedy), default 0.8"},
-      {{"--top-k"}, true, "top-k cut, default 40 (0 = off)"},
-      {{"--top-p"}, true, "top-p cut, default 0.95"},
-      {{"--min-p"}, true, "min-p cut, default 0.05"},
-      {{"--repeat-penalty"}, true, "repetition penalty, default 1.0 (off)"},
-      {{"--repeat-last-n"}, true, "tokens of history the penalties look at, default 64"},
-      {{"--frequency-penalty"}, true, "OpenAI frequency penalty, default 0"},
-      {{"--presence-penalty"}, true, "OpenAI presence penalty, default 0"},
-      {{"--seed", "-s"}, true, "random seed, default 0"},
-  };
-}
-
-SamplingParams sampling_from(const Args& a) {
-  SamplingParams p;
-  p.temperature = a.number("--temp", p.temperature);
-  p.top_k = static_cast<int32_t>(a.integer("--top-k", p.top_k));
-  p.top_p = a.number("--top-p", p.top_p);
-  p.min_p = a.number("--min-p", p.min_p);
-  p.repeat_penalty = a.number("--repeat-penalty", p.repeat_penalty);
-  p.repeat_last_n = static_cast<int32_t>(a.integer("--repeat-last-n", p.repeat_last_n));
-  p.frequency_penalty = a.number("--frequency-penalty", p.frequency_penalty);
-  p.presence_penalty = a.number("--presence-penalty", p.presence_penalty);
-  p.seed = static_cast<uint64_t>(a.integer("--seed", 0));
-  return p;
-}
-
 int run_command(const Argv& argv) {
-  std::vector<OptionSpec> specs = {
-      {{"-m", "--model"}, true, "GGUF model file"},
-      {{"-p", "--prompt"}, true, "prompt text"},
-      {{"-n", "--n-predict"}, true, "tokens to generate, default 128 (-1 = until the context is full)"},
-      {{"-c", "--ctx-size"}, true, "context size, default min(4096, the model's)"},
-      {{"-b", "--batch-size"}, true, "prompt tokens per forward pass, default 512"},
-      {{"-t", "--threads"}, true, "threads, default all cores"},
-      {{"--ignore-eos"}, false, "keep generating past end-of-generation tokens"},
-  };
-  for (OptionSpec& s : sampling_options()) specs.push_back(s);
+  std::vector<OptionSpec> specs = engine_options();
+  for (const OptionSpec& s : std::vector<OptionSpec>{
+           {{"-p", "--prompt"}, true, "prompt text"},
+           {{"-n", "--n-predict"}, true, "tokens to generate, default 128 (-1 = until the context is full)"},
+           {{"--chat"}, false, "apply the model's chat template: the prompt is a user message"},
+           {{"--system"}, true, "with --chat: a system message before the prompt"},
+           {{"--ignore-eos"}, false, "keep generating past end-of-generation tokens"},
+       })
+    specs.push_back(s);
+  for (const OptionSpec& s : sampling_options()) specs.push_back(s);
   const Args a(argv, specs);
-  LoadedModel m = load_model(a.required("-m"), thread_count(a.integer("-t", 0)));
-  const ModelConfig& config = m.model->config();
-  EngineOptions eo;
-  eo.n_ctx = static_cast<int32_t>(a.integer("-c", std::min<int64_t>(4096, config.n_ctx_train)));
-  eo.n_batch = static_cast<int32_t>(a.integer("-b", 512));
-  Engine engine(*m.model, eo);
+  ServiceStack stack = open_service(a);
+  api::Service& service = *stack.service;
 
-  GenerateRequest req;
-  const Vocab& vocab = m.tokenizer->vocab();
-  req.prompt = m.tokenizer->encode(a.str("-p", ""), vocab.add_bos, true);
-  req.sampling = sampling_from(a);
-  req.max_tokens = static_cast<int32_t>(a.integer("-n", 128));
-  req.ignore_eos = a.has("--ignore-eos");
+  const bool chat = a.has("--chat");
+  if (a.has("--system") && !chat) fail("--system needs --chat");
+  api::Json body = {{"stream", true}, {"ignore_eos", a.has("--ignore-eos")}};
+  if (chat) {
+    body["messages"] = api::Json::array();
+    if (const auto system = a.str("--system")) body["messages"].push_back({{"role", "system"}, {"content", *system}});
+    body["messages"].push_back({{"role", "user"}, {"content", a.str("-p", "")}});
+  } else {
+    body["prompt"] = a.str("-p", "");
+  }
+  add_sampling(a, body);
+  const api::Endpoint endpoint = chat ? api::Endpoint::ChatCompletions : api::Endpoint::Completions;
+  api::Request request = api::parse_request(body, endpoint, stack.engine->n_vocab());
+  const int64_t n_predict = a.integer("-n", 128);
+  if (n_predict >= 0) {
+    request.max_tokens = static_cast<int32_t>(n_predict);
+  } else {  // until the context is full
+    const int64_t room = stack.engine->options().n_ctx - static_cast<int64_t>(service.prompt_tokens(request).size());
+    if (room > 0) request.max_tokens = static_cast<int32_t>(room);
+    else request.max_tokens.reset();  // let the service report the overflow
+  }
 
-  const int32_t seq = engine.kv().create_sequence();
-  StreamDecoder text(*m.tokenizer);
-  const GenerateStats s = generate(engine, seq, *m.tokenizer, req, [&](int32_t token) {
-    const std::string piece = text.push(token);
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
+  const api::Service::Completion result = service.run(std::move(request), [&](const api::Json& chunk) {
+    for (const api::Json& choice : chunk.at("choices")) {
+      const api::Json text = chat ? choice.at("delta").value("content", api::Json("")) : choice.at("text");
+      const std::string& piece = text.get_ref<const std::string&>();
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+    }
     std::fflush(stdout);
-    return true;
   });
-  const std::string rest = text.finish();
-  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  const api::RequestStats& stats = result.stats;
+  const std::string finish = result.response.at("choices").at(0).at("finish_reason").get<std::string>();
   std::printf("\n");
+  const auto rate = [](int32_t tokens, double ms) { return tokens * 1000.0 / std::max(ms, 1e-3); };
   std::fprintf(stderr, "\nprompt: %d tokens in %.1f ms (%.1f tok/s); generated: %d tokens in %.1f ms (%.1f tok/s); finish: %s\n",
-               s.prompt_tokens, s.prompt_ms, s.prompt_tokens * 1000.0 / std::max(s.prompt_ms, 1e-3),
-               s.generated_tokens, s.decode_ms, s.generated_tokens * 1000.0 / std::max(s.decode_ms, 1e-3),
-               finish_reason_name(s.finish));
+               stats.prompt_tokens, stats.prompt_ms, rate(stats.prompt_tokens, stats.prompt_ms), stats.completion_tokens,
+               stats.decode_ms, rate(stats.completion_tokens, stats.decode_ms), finish.c_str());
   return 0;
 }
 

@@ -19,6 +19,12 @@ Engine::Engine(const Model& model, EngineOptions options)
     : model_(model), options_(options), kv_(model.backend(), model.config(), cache_options(options)) {}
 
 const std::vector<float>& Engine::forward(std::span<const SequenceInput> inputs) {
+  forward_submit(inputs);
+  return forward_collect();
+}
+
+void Engine::forward_submit(std::span<const SequenceInput> inputs) {
+  if (pending_) fail("forward: the previous pass was submitted but its logits were never collected");
   size_t total = 0;
   for (const SequenceInput& in : inputs) {
     if (in.tokens.empty()) fail("forward: an input has no tokens");
@@ -63,7 +69,14 @@ const std::vector<float>& Engine::forward(std::span<const SequenceInput> inputs)
     }
   }
   logits_.resize(b.output_rows.size() * static_cast<size_t>(n_vocab()));
-  model_.forward(b, kv_.layers(), logits_.data());
+  model_.enqueue_forward(b, kv_.layers(), logits_.data());
+  pending_ = true;
+}
+
+const std::vector<float>& Engine::forward_collect() {
+  if (!pending_) fail("forward_collect: no pass was submitted");
+  model_.backend().wait();
+  pending_ = false;
   return logits_;
 }
 

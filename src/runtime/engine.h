@@ -41,7 +41,17 @@ class Engine {
   // Appends the tokens of each input to its sequence in ONE forward pass (the total must be
   // <= n_batch) and returns the wanted logits, input by input, [rows, n_vocab] row-major.
   // Throws Error (and stores nothing) when a sequence would pass n_ctx.
+  // forward() = forward_submit() + forward_collect().
   const std::vector<float>& forward(std::span<const SequenceInput> inputs);
+
+  // The two halves of forward(), for hosts that must not block while the backend works (wasm
+  // with WebGPU, where a GPU read completes only after the JS event loop turns). submit records
+  // and submits the pass (the CPU backend computes it right there); once forward_ready() is
+  // true, forward_collect() returns the logits without waiting. forward_collect() before that
+  // waits (blocks) like forward(). Nothing else may be called on the engine in between.
+  void forward_submit(std::span<const SequenceInput> inputs);
+  bool forward_ready() const { return model_.backend().ready(); }
+  const std::vector<float>& forward_collect();
 
   // Appends a whole prompt to one sequence in chunks of n_batch; returns the logits of the last
   // token (or of every token when all_logits).
@@ -54,6 +64,7 @@ class Engine {
   ForwardBatch batch_;
   std::vector<float> logits_;
   std::vector<float> all_logits_;
+  bool pending_ = false;  // a pass was submitted and not collected
 };
 
 }  // namespace weblm

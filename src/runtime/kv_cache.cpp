@@ -114,6 +114,11 @@ void KvCache::truncate(int32_t seq, int32_t new_length) {
 
 const std::vector<int32_t>& KvCache::page_table(int32_t seq) const { return get(seq).pages; }
 
+int32_t KvCache::page_references(int32_t page) const {
+  if (page < 0 || page >= n_pages_) fail("KV cache: no page ", page);
+  return refs_[page];
+}
+
 int32_t KvCache::kv_row(int32_t seq, int32_t pos) const {
   const Sequence& s = get(seq);
   if (pos < 0 || pos >= s.length) fail("KV cache: position ", pos, " outside sequence ", seq, " of length ", s.length);

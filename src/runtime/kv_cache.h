@@ -41,6 +41,9 @@ class KvCache {
   void truncate(int32_t seq, int32_t new_length);
 
   const std::vector<int32_t>& page_table(int32_t seq) const;
+  // How many sequences hold `page`. Writing into a page held more than once copies it first, so
+  // schedulers count that page when bounding what a sequence may still allocate.
+  int32_t page_references(int32_t page) const;
   int32_t kv_row(int32_t seq, int32_t pos) const;
 
  private:

@@ -1,5 +1,12 @@
 #include "util/thread_pool.h"
 
+#ifdef __EMSCRIPTEN__
+#include <emscripten/threading.h>
+
+#include <climits>
+#include <cmath>
+#endif
+
 namespace weblm {
 
 namespace {
@@ -11,6 +18,25 @@ inline void cpu_relax() {
   __builtin_ia32_pause();
 #endif
 }
+
+// Emscripten 3.1.6's libc++ implements atomic::wait by polling with a backoff that sleeps up to
+// 8 ms (no futex there), which made every wasm decode step wait for sleeping workers; its own
+// futex (Atomics.wait / Atomics.notify) wakes them at once.
+void wait_while_equal(std::atomic<uint32_t>& a, uint32_t old) {
+#ifdef __EMSCRIPTEN__
+  emscripten_futex_wait(&a, old, INFINITY);
+#else
+  a.wait(old, std::memory_order_acquire);
+#endif
+}
+
+void wake_all(std::atomic<uint32_t>& a) {
+#ifdef __EMSCRIPTEN__
+  emscripten_futex_wake(&a, INT_MAX);
+#else
+  a.notify_all();
+#endif
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -20,7 +46,7 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
   stop_.store(true);
   generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
+  wake_all(generation_);
   for (auto& w : workers_) w.join();
 }
 
@@ -44,7 +70,7 @@ void ThreadPool::dispatch(int64_t n_tasks, TaskFn fn, void* ctx) {
   next_task_.store(0, std::memory_order_relaxed);
   busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
+  wake_all(generation_);
   drain(0);
   while (busy_.load(std::memory_order_acquire) != 0) cpu_relax();
 }
@@ -58,7 +84,7 @@ void ThreadPool::worker_loop(int thread) {
       gen = generation_.load(std::memory_order_acquire);
     }
     if (gen == seen) {
-      generation_.wait(seen, std::memory_order_acquire);
+      wait_while_equal(generation_, seen);
       continue;
     }
     seen = gen;

@@ -8,12 +8,26 @@
 #include <wasm_simd128.h>
 
 #include <type_traits>
+#include <vector>
 
 #include "format/quants.h"
 
 namespace weblm::cpu::kernels {
 
 namespace {
+
+// Block scales f16 -> f32 by table, as ggml does without F16C: converting with integer and
+// float operations costs a dozen scalar instructions per block and row, as much as the block's
+// SIMD dot product.
+struct F16Table {
+  float value[1 << 16];
+  F16Table() {
+    for (uint32_t h = 0; h < (1u << 16); ++h) value[h] = f16_to_f32(static_cast<f16_bits>(h));
+  }
+};
+const F16Table f16_table;
+
+inline float scale(f16_bits h) { return f16_table.value[h]; }
 
 // (x0 + x2) + (x1 + x3)
 float hsum(v128_t x) {
@@ -23,21 +37,37 @@ float hsum(v128_t x) {
 
 v128_t load(const void* p) { return wasm_v128_load(p); }
 
-// 16 int8 -> two i16x8 halves.
-struct I16x16 {
-  v128_t lo, hi;
-};
-I16x16 widen(v128_t v) { return {wasm_i16x8_extend_low_i8x16(v), wasm_i16x8_extend_high_i8x16(v)}; }
+// ---- 32-element blocks -----------------------------------------------------------------------
+//
+// wasm's only integer dot product is i32x4.dot_i16x8_s, so 8-bit codes must become 16-bit lanes.
+// Rather than sign-extending halves of a vector (two instructions for the high half on x86), a
+// vector's bytes are split into its even and odd bytes, each in the 16-bit lanes they already
+// sit in: one or two instructions each, and 4-bit codes come out of their bytes the same way.
+// Dot products only need weights and activations split alike. Activations are split once per
+// tile call (ActBlock), not once per weight row.
 
-// Sums of 4 adjacent products of two widened 16-value groups, in 4 int32 lanes.
-v128_t dot16(const I16x16& x, const I16x16& y) {
-  return wasm_i32x4_add(wasm_i32x4_dot_i16x8(x.lo, y.lo), wasm_i32x4_dot_i16x8(x.hi, y.hi));
+// A block's 32 codes as 16-bit lanes: codes 0-15 at even, then odd positions, codes 16-31 at
+// even, then odd positions.
+using Codes = v128_t[4];
+
+void split_signed(v128_t bytes, v128_t& even, v128_t& odd) {
+  even = wasm_i16x8_shr(wasm_i16x8_shl(bytes, 8), 8);
+  odd = wasm_i16x8_shr(bytes, 8);
 }
 
-// ---- 32-element blocks -----------------------------------------------------------------------
+void split_unsigned(v128_t bytes, v128_t& even, v128_t& odd) {
+  even = wasm_v128_and(bytes, wasm_i16x8_splat(0x00FF));
+  odd = wasm_u16x8_shr(bytes, 8);
+}
 
-// Codes of values 0-15 and 16-31 as int8 (value = d code, + m for Q4_1/Q5_1).
-v128_t low_nibbles(v128_t q) { return wasm_v128_and(q, wasm_i8x16_splat(0x0F)); }
+// 16 bytes of packed nibbles: code i in the low nibble of byte i, code 16 + i in its high nibble.
+void split_nibbles(v128_t q, Codes out) {
+  const v128_t low4 = wasm_i16x8_splat(0x000F);
+  out[0] = wasm_v128_and(q, low4);
+  out[1] = wasm_v128_and(wasm_u16x8_shr(q, 8), low4);
+  out[2] = wasm_v128_and(wasm_u16x8_shr(q, 4), low4);
+  out[3] = wasm_u16x8_shr(q, 12);
+}
 
 // 16 where bit j of the 16 bits at p is set, for bytes j = 0..15.
 v128_t fifth_bits(const uint8_t* p) {
@@ -47,58 +77,90 @@ v128_t fifth_bits(const uint8_t* p) {
   return wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(byte, bit), bit), wasm_i8x16_splat(0x10));
 }
 
+// 5-bit codes: nibbles plus a fifth bit per code from qh.
+void split_five_bits(const uint8_t* qs, const uint8_t* qh, Codes out) {
+  const v128_t q = load(qs);
+  split_unsigned(wasm_v128_or(wasm_v128_and(q, wasm_i8x16_splat(0x0F)), fifth_bits(qh)), out[0], out[1]);
+  split_unsigned(wasm_v128_or(wasm_u8x16_shr(q, 4), fifth_bits(qh + 2)), out[2], out[3]);
+}
+
+// Each type: its weight and activation blocks, its codes, and the offset its codes are stored
+// with (value = d * (code - kOffset), + m for Q4_1/Q5_1).
 struct Q4_0 {
   using W = BlockQ4_0;
   using A = BlockQ8_0;
-  static void codes(const W& b, v128_t& first16, v128_t& last16) {
-    const v128_t q = load(b.qs);
-    first16 = wasm_i8x16_sub(low_nibbles(q), wasm_i8x16_splat(8));
-    last16 = wasm_i8x16_sub(wasm_u8x16_shr(q, 4), wasm_i8x16_splat(8));
-  }
+  static constexpr int kOffset = 8;
+  static void codes(const W& b, Codes out) { split_nibbles(load(b.qs), out); }
 };
 struct Q4_1 {
   using W = BlockQ4_1;
   using A = BlockQ8_1;
-  static void codes(const W& b, v128_t& first16, v128_t& last16) {
-    const v128_t q = load(b.qs);
-    first16 = low_nibbles(q);
-    last16 = wasm_u8x16_shr(q, 4);
-  }
+  static constexpr int kOffset = 0;
+  static void codes(const W& b, Codes out) { split_nibbles(load(b.qs), out); }
 };
 struct Q5_0 {
   using W = BlockQ5_0;
   using A = BlockQ8_0;
-  static void codes(const W& b, v128_t& first16, v128_t& last16) {
-    const v128_t q = load(b.qs);
-    first16 = wasm_i8x16_sub(wasm_v128_or(low_nibbles(q), fifth_bits(b.qh)), wasm_i8x16_splat(16));
-    last16 = wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(q, 4), fifth_bits(b.qh + 2)), wasm_i8x16_splat(16));
-  }
+  static constexpr int kOffset = 16;
+  static void codes(const W& b, Codes out) { split_five_bits(b.qs, b.qh, out); }
 };
 struct Q5_1 {
   using W = BlockQ5_1;
   using A = BlockQ8_1;
-  static void codes(const W& b, v128_t& first16, v128_t& last16) {
-    const v128_t q = load(b.qs);
-    first16 = wasm_v128_or(low_nibbles(q), fifth_bits(b.qh));
-    last16 = wasm_v128_or(wasm_u8x16_shr(q, 4), fifth_bits(b.qh + 2));
-  }
+  static constexpr int kOffset = 0;
+  static void codes(const W& b, Codes out) { split_five_bits(b.qs, b.qh, out); }
 };
 struct Q8_0 {
   using W = BlockQ8_0;
   using A = BlockQ8_0;
-  static void codes(const W& b, v128_t& first16, v128_t& last16) {
-    first16 = load(b.qs);
-    last16 = load(b.qs + 16);
+  static constexpr int kOffset = 0;
+  static void codes(const W& b, Codes out) {
+    split_signed(load(b.qs), out[0], out[1]);
+    split_signed(load(b.qs + 16), out[2], out[3]);
   }
+};
+
+// One activation block, split for the dot products above.
+struct ActBlock {
+  Codes q;
+  v128_t offset;  // {-kOffset * sum of the codes, 0, 0, 0}: undoes the weights' code offset
+  float d;
+  float s;        // Q8_1's d * sum of the codes
 };
 
 template <class F>
 struct Blocks32 {
   static constexpr bool kHasMin = std::is_same_v<typename F::A, BlockQ8_1>;
 
+  // The tile's activation rows as ActBlocks, in a per-thread buffer.
+  static const ActBlock* prepare(const Tile& t) {
+    thread_local std::vector<ActBlock> buffer;
+    const int64_t nb = t.n / 32;
+    buffer.resize(static_cast<size_t>(nb * t.n_a));
+    const v128_t ones = wasm_i16x8_splat(1);
+    for (int c = 0; c < t.n_a; ++c) {
+      for (int64_t i = 0; i < nb; ++i) {
+        const typename F::A& b = block_at<typename F::A>(t.a, t.a_stride, c, i);
+        ActBlock& a = buffer[c * nb + i];
+        split_signed(load(b.qs), a.q[0], a.q[1]);
+        split_signed(load(b.qs + 16), a.q[2], a.q[3]);
+        int32_t sum = 0;
+        if constexpr (F::kOffset != 0) {
+          v128_t s = wasm_i32x4_dot_i16x8(a.q[0], ones);
+          for (int k = 1; k < 4; ++k) s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(a.q[k], ones));
+          sum = wasm_i32x4_extract_lane(s, 0) + wasm_i32x4_extract_lane(s, 1) + wasm_i32x4_extract_lane(s, 2) +
+                wasm_i32x4_extract_lane(s, 3);
+        }
+        a.offset = wasm_i32x4_make(-F::kOffset * sum, 0, 0, 0);
+        a.d = scale(b.d);
+        if constexpr (kHasMin) a.s = scale(b.s);
+      }
+    }
+    return buffer.data();
+  }
+
   template <int RW, int RA>
   static void run(const Tile& t) {
-    using A = typename F::A;
     v128_t acc[RW][RA];
     float sum_min[RW][RA];
     for (int r = 0; r < RW; ++r)
@@ -107,26 +169,17 @@ struct Blocks32 {
         sum_min[r][c] = 0;
       }
     for (int64_t i = 0; i < t.n / 32; ++i) {
-      I16x16 y[RA][2];
-      float dy[RA], sy[RA];
-      for (int c = 0; c < RA; ++c) {
-        const A& b = block_at<A>(t.a, t.a_stride, c, i);
-        y[c][0] = widen(load(b.qs));
-        y[c][1] = widen(load(b.qs + 16));
-        dy[c] = f16_to_f32(b.d);
-        if constexpr (kHasMin) sy[c] = f16_to_f32(b.s);
-      }
       for (int r = 0; r < RW; ++r) {
         const typename F::W& b = block_at<typename F::W>(t.w, t.w_stride, r, i);
-        v128_t first16, last16;
-        F::codes(b, first16, last16);
-        const I16x16 x0 = widen(first16), x1 = widen(last16);
-        const float dx = f16_to_f32(b.d);
+        Codes x;
+        F::codes(b, x);
+        const float dx = scale(b.d);
         for (int c = 0; c < RA; ++c) {
-          const v128_t isum = wasm_i32x4_add(dot16(x0, y[c][0]), dot16(x1, y[c][1]));
-          acc[r][c] =
-              wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(wasm_f32x4_splat(dx * dy[c]), wasm_f32x4_convert_i32x4(isum)));
-          if constexpr (kHasMin) sum_min[r][c] += f16_to_f32(b.m) * sy[c];
+          const ActBlock& y = block_at<ActBlock>(t.a, t.a_stride, c, i);
+          v128_t isum = wasm_i32x4_add(wasm_i32x4_dot_i16x8(x[0], y.q[0]), y.offset);
+          for (int k = 1; k < 4; ++k) isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(x[k], y.q[k]));
+          acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(wasm_f32x4_splat(dx * y.d), wasm_f32x4_convert_i32x4(isum)));
+          if constexpr (kHasMin) sum_min[r][c] += scale(b.m) * y.s;
         }
       }
     }
@@ -135,24 +188,69 @@ struct Blocks32 {
   }
 };
 
+// Decode (one activation row): 4 weight rows at once. Prompts: each weight block's codes serve
+// 4 activation rows.
+template <class F>
+void blocks32_tile(const Tile& t) {
+  Tile split = t;
+  split.a = reinterpret_cast<const uint8_t*>(Blocks32<F>::prepare(t));
+  split.a_stride = static_cast<size_t>(t.n / 32) * sizeof(ActBlock);
+  run_micro_tiles<Blocks32<F>, 1, 4, 4>(split);
+}
+
 // ---- K-quants against Q8_K -------------------------------------------------------------------
 
-// Scale and 8-bit activations of one sub-block, the products summed in 4 int32 lanes per
-// activation row, scaled, and added to sumi.
-template <int RA>
-void scaled_dots(const I16x16* x, int groups, int scale, const int8_t* const* q8, v128_t* sumi) {
-  for (int c = 0; c < RA; ++c) {
-    v128_t s = dot16(x[0], widen(load(q8[c])));
-    for (int g = 1; g < groups; ++g) s = wasm_i32x4_add(s, dot16(x[g], widen(load(q8[c] + 16 * g))));
-    sumi[c] = wasm_i32x4_add(sumi[c], wasm_i32x4_mul(s, wasm_i32x4_splat(scale)));
+// One Q8_K activation block, split like the 32-element blocks' (ActBlock).
+struct KActBlock {
+  v128_t q[QK_K / 16][2];  // values 16k .. 16k + 15: even, then odd positions, as i16
+  float d;
+  int16_t bsums[QK_K / 16];
+};
+
+const KActBlock* prepare_k(const Tile& t) {
+  thread_local std::vector<KActBlock> buffer;
+  const int64_t nb = t.n / QK_K;
+  buffer.resize(static_cast<size_t>(nb * t.n_a));
+  for (int c = 0; c < t.n_a; ++c) {
+    for (int64_t i = 0; i < nb; ++i) {
+      const BlockQ8_K& b = block_at<BlockQ8_K>(t.a, t.a_stride, c, i);
+      KActBlock& a = buffer[c * nb + i];
+      for (int k = 0; k < QK_K / 16; ++k) split_signed(load(b.qs + 16 * k), a.q[k][0], a.q[k][1]);
+      a.d = b.d;
+      for (int k = 0; k < QK_K / 16; ++k) a.bsums[k] = b.bsums[k];
+    }
   }
+  return buffer.data();
+}
+
+// Products of a weight group's codes (even, odd) with activation group k, in 4 int32 lanes.
+v128_t group_dot(v128_t even, v128_t odd, const KActBlock& y, int k) {
+  return wasm_i32x4_add(wasm_i32x4_dot_i16x8(even, y.q[k][0]), wasm_i32x4_dot_i16x8(odd, y.q[k][1]));
 }
 
 // Q4_K and Q5_K: 4 chunks of 64 values; value l of a chunk has the low nibble of byte l, value
-// 32 + l the high nibble (Q5_K adds bit 2 chunk (+1) of qh[l] as 16).
+// 32 + l the high nibble (Q5_K adds bit 2 chunk (+1) of qh[l] as 16). Values 16 k .. 16 k + 15
+// form group k of the activations.
 template <class W>
 struct K4or5 {
   static constexpr bool kQ5 = std::is_same_v<W, BlockQ5_K>;
+
+  // Codes of chunk j, bytes 16 g .. 16 g + 15: out[0..1] values 64 j + 16 g + (0..15) (even,
+  // odd), out[2..3] values 64 j + 32 + 16 g + (0..15).
+  static void codes(const W& x, int j, int g, Codes out) {
+    const v128_t b = load(x.qs + 32 * j + 16 * g);
+    if constexpr (kQ5) {
+      const v128_t h = load(x.qh + 16 * g);
+      const v128_t bit4 = wasm_i8x16_splat(0x10);
+      const v128_t lo = wasm_v128_or(wasm_v128_and(b, wasm_i8x16_splat(0x0F)),
+                                     wasm_v128_and(wasm_i8x16_shl(wasm_u8x16_shr(h, 2 * j), 4), bit4));
+      const v128_t hi = wasm_v128_or(wasm_u8x16_shr(b, 4), wasm_v128_and(wasm_i8x16_shl(wasm_u8x16_shr(h, 2 * j + 1), 4), bit4));
+      split_unsigned(lo, out[0], out[1]);
+      split_unsigned(hi, out[2], out[3]);
+    } else {
+      split_nibbles(b, out);
+    }
+  }
 
   template <int RW, int RA>
   static void run(const Tile& t) {
@@ -163,7 +261,6 @@ struct K4or5 {
         acc[r][c] = wasm_f32x4_splat(0.f);
         sum_min[r][c] = 0;
       }
-    const v128_t low4 = wasm_i8x16_splat(0x0F);
     for (int64_t i = 0; i < t.n / QK_K; ++i) {
       for (int r = 0; r < RW; ++r) {
         const W& x = block_at<W>(t.w, t.w_stride, r, i);
@@ -171,32 +268,21 @@ struct K4or5 {
         for (int j = 0; j < 8; ++j) k_scale_min(j, x.scales, sc[j], mins[j]);
         v128_t sumi[RA];
         for (int c = 0; c < RA; ++c) sumi[c] = wasm_i32x4_splat(0);
-        for (int j = 0; j < 4; ++j) {  // 64 values: 32 low nibbles, then 32 high nibbles
-          const v128_t b0 = load(x.qs + 32 * j), b1 = load(x.qs + 32 * j + 16);
-          v128_t q_lo[2] = {wasm_v128_and(b0, low4), wasm_v128_and(b1, low4)};
-          v128_t q_hi[2] = {wasm_u8x16_shr(b0, 4), wasm_u8x16_shr(b1, 4)};
-          if constexpr (kQ5) {
-            for (int g = 0; g < 2; ++g) {
-              const v128_t h = load(x.qh + 16 * g);
-              const v128_t bit4 = wasm_i8x16_splat(0x10);
-              q_lo[g] = wasm_v128_or(q_lo[g], wasm_v128_and(wasm_i8x16_shl(wasm_u8x16_shr(h, 2 * j), 4), bit4));
-              q_hi[g] = wasm_v128_or(q_hi[g], wasm_v128_and(wasm_i8x16_shl(wasm_u8x16_shr(h, 2 * j + 1), 4), bit4));
-            }
-          }
-          const I16x16 lo[2] = {widen(q_lo[0]), widen(q_lo[1])};
-          const I16x16 hi[2] = {widen(q_hi[0]), widen(q_hi[1])};
-          const int8_t* q8_lo[RA];
-          const int8_t* q8_hi[RA];
+        for (int j = 0; j < 4; ++j) {  // 64 values: 32 low nibbles (scale 2 j), 32 high (2 j + 1)
+          Codes x0, x1;
+          codes(x, j, 0, x0);
+          codes(x, j, 1, x1);
           for (int c = 0; c < RA; ++c) {
-            q8_lo[c] = block_at<BlockQ8_K>(t.a, t.a_stride, c, i).qs + 64 * j;
-            q8_hi[c] = q8_lo[c] + 32;
+            const KActBlock& y = block_at<KActBlock>(t.a, t.a_stride, c, i);
+            const v128_t lo = wasm_i32x4_add(group_dot(x0[0], x0[1], y, 4 * j), group_dot(x1[0], x1[1], y, 4 * j + 1));
+            const v128_t hi = wasm_i32x4_add(group_dot(x0[2], x0[3], y, 4 * j + 2), group_dot(x1[2], x1[3], y, 4 * j + 3));
+            sumi[c] = wasm_i32x4_add(sumi[c], wasm_i32x4_add(wasm_i32x4_mul(lo, wasm_i32x4_splat(sc[2 * j])),
+                                                             wasm_i32x4_mul(hi, wasm_i32x4_splat(sc[2 * j + 1]))));
           }
-          scaled_dots<RA>(lo, 2, sc[2 * j], q8_lo, sumi);
-          scaled_dots<RA>(hi, 2, sc[2 * j + 1], q8_hi, sumi);
         }
-        const float dx = f16_to_f32(x.d), dminx = f16_to_f32(x.dmin);
+        const float dx = scale(x.d), dminx = scale(x.dmin);
         for (int c = 0; c < RA; ++c) {
-          const BlockQ8_K& y = block_at<BlockQ8_K>(t.a, t.a_stride, c, i);
+          const KActBlock& y = block_at<KActBlock>(t.a, t.a_stride, c, i);
           int msum = 0;
           for (int j = 0; j < 8; ++j) msum += mins[j] * (y.bsums[2 * j] + y.bsums[2 * j + 1]);
           acc[r][c] =
@@ -210,7 +296,7 @@ struct K4or5 {
   }
 };
 
-// Q6_K (layout in quantize_q6_k): codes minus 32, one scale per 16 values.
+// Q6_K (layout in quantize_q6_k): codes minus 32, one scale per group of 16 values.
 struct Q6K {
   template <int RW, int RA>
   static void run(const Tile& t) {
@@ -224,7 +310,7 @@ struct Q6K {
         v128_t sumi[RA];
         for (int c = 0; c < RA; ++c) sumi[c] = wasm_i32x4_splat(0);
         for (int h = 0; h < 2; ++h) {
-          for (int g = 0; g < 2; ++g) {  // values 16 g .. 16 g + 15 of each quarter of this half
+          for (int g = 0; g < 2; ++g) {  // q[k]: values 128 h + 32 k + 16 g + (0..15), group 8 h + 2 k + g
             const v128_t ql0 = load(x.ql + 64 * h + 16 * g), ql1 = load(x.ql + 64 * h + 32 + 16 * g);
             const v128_t qh = load(x.qh + 32 * h + 16 * g);
             const v128_t q[4] = {
@@ -234,17 +320,20 @@ struct Q6K {
                 wasm_v128_or(wasm_u8x16_shr(ql1, 4), wasm_i8x16_shl(wasm_u8x16_shr(qh, 6), 4)),
             };
             for (int k = 0; k < 4; ++k) {
-              const I16x16 xk = widen(wasm_i8x16_sub(q[k], bias));
-              const int8_t* q8[RA];
-              for (int c = 0; c < RA; ++c)
-                q8[c] = block_at<BlockQ8_K>(t.a, t.a_stride, c, i).qs + 128 * h + 32 * k + 16 * g;
-              scaled_dots<RA>(&xk, 1, x.scales[8 * h + 2 * k + g], q8, sumi);
+              v128_t even, odd;
+              split_signed(wasm_i8x16_sub(q[k], bias), even, odd);
+              const int group = 8 * h + 2 * k + g;
+              const v128_t group_scale = wasm_i32x4_splat(x.scales[group]);
+              for (int c = 0; c < RA; ++c) {
+                const KActBlock& y = block_at<KActBlock>(t.a, t.a_stride, c, i);
+                sumi[c] = wasm_i32x4_add(sumi[c], wasm_i32x4_mul(group_dot(even, odd, y, group), group_scale));
+              }
             }
           }
         }
-        const float dx = f16_to_f32(x.d);
+        const float dx = scale(x.d);
         for (int c = 0; c < RA; ++c) {
-          const float d = block_at<BlockQ8_K>(t.a, t.a_stride, c, i).d * dx;
+          const float d = block_at<KActBlock>(t.a, t.a_stride, c, i).d * dx;
           acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(wasm_f32x4_splat(d), wasm_f32x4_convert_i32x4(sumi[c])));
         }
       }
@@ -253,6 +342,16 @@ struct Q6K {
       for (int r = 0; r < RW; ++r) t.out[c * t.out_stride + r * t.out_w_step] = hsum(acc[r][c]);
   }
 };
+
+// Activations split once per tile call; one weight row at a time, its codes serving 4
+// activation rows in prompts.
+template <class Micro>
+void k_tile(const Tile& t) {
+  Tile split = t;
+  split.a = reinterpret_cast<const uint8_t*>(prepare_k(t));
+  split.a_stride = static_cast<size_t>(t.n / QK_K) * sizeof(KActBlock);
+  run_micro_tiles<Micro, 1, 4>(split);
+}
 
 // ---- floats ------------------------------------------------------------------------------------
 
@@ -330,14 +429,14 @@ TileFn wasm_tile(DType weight) {
     case DType::F32: return run_micro_tiles<Floats<F32>, 2, 2>;
     case DType::F16: return run_micro_tiles<Floats<F16>, 2, 2>;
     case DType::BF16: return run_micro_tiles<Floats<BF16>, 2, 2>;
-    case DType::Q4_0: return run_micro_tiles<Blocks32<Q4_0>, 4, 1, 4>;
-    case DType::Q4_1: return run_micro_tiles<Blocks32<Q4_1>, 4, 1, 4>;
-    case DType::Q5_0: return run_micro_tiles<Blocks32<Q5_0>, 4, 1, 4>;
-    case DType::Q5_1: return run_micro_tiles<Blocks32<Q5_1>, 4, 1, 4>;
-    case DType::Q8_0: return run_micro_tiles<Blocks32<Q8_0>, 4, 1, 4>;
-    case DType::Q4_K: return run_micro_tiles<K4or5<BlockQ4_K>, 1, 4>;
-    case DType::Q5_K: return run_micro_tiles<K4or5<BlockQ5_K>, 1, 4>;
-    case DType::Q6_K: return run_micro_tiles<Q6K, 1, 4>;
+    case DType::Q4_0: return blocks32_tile<Q4_0>;
+    case DType::Q4_1: return blocks32_tile<Q4_1>;
+    case DType::Q5_0: return blocks32_tile<Q5_0>;
+    case DType::Q5_1: return blocks32_tile<Q5_1>;
+    case DType::Q8_0: return blocks32_tile<Q8_0>;
+    case DType::Q4_K: return k_tile<K4or5<BlockQ4_K>>;
+    case DType::Q5_K: return k_tile<K4or5<BlockQ5_K>>;
+    case DType::Q6_K: return k_tile<Q6K>;
     default: return nullptr;
   }
 }
