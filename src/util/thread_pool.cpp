@@ -1,5 +1,7 @@
 #include "util/thread_pool.h"
 
+#include <thread>
+
 #ifdef __EMSCRIPTEN__
 #include <emscripten/threading.h>
 
@@ -72,7 +74,14 @@ void ThreadPool::dispatch(int64_t n_tasks, TaskFn fn, void* ctx) {
   generation_.fetch_add(1, std::memory_order_release);
   wake_all(generation_);
   drain(0);
-  while (busy_.load(std::memory_order_acquire) != 0) cpu_relax();
+  // A worker still on its task may have been preempted (more runnable threads than cores): after
+  // the spin window, give the core away instead of burning the rest of the time slice.
+  for (int spin = 0; busy_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations)
+      cpu_relax();
+    else
+      std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker_loop(int thread) {
