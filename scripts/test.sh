@@ -17,8 +17,8 @@ ctest --test-dir build --output-on-failure -j1
 
 step "AddressSanitizer + UBSan: parser unit tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEBLM_SANITIZE=ON >/dev/null
-ninja -C build-asan -j"$JOBS" gguf_test tokenizer_test jinja_test api_test wasm_host_test
-for t in gguf_test tokenizer_test jinja_test api_test wasm_host_test; do
+ninja -C build-asan -j"$JOBS" gguf_test safetensors_test tokenizer_test jinja_test api_test wasm_host_test
+for t in gguf_test safetensors_test tokenizer_test jinja_test api_test wasm_host_test; do
   "build-asan/$(cd build-asan && find . -name "$t" -type f -perm -u+x | head -1)"
 done
 

@@ -3,12 +3,14 @@
 // llama.cpp loads them too, which is what makes them an oracle test bed.
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "format/gguf.h"
 #include "format/quants.h"
 #include "model/model_config.h"
+#include "tokenizer/hf_vocab.h"
 #include "tokenizer/synthetic_vocab.h"
 #include "util/error.h"
 
@@ -100,6 +102,7 @@ int gen_model_command(const Argv& argv) {
                          {{"--vocab"}, true, "spm or bpe (default spm)"},
                          {{"--pre"}, true, "BPE pre-tokenizer: llama-bpe, qwen2, gpt2 (default llama-bpe)"},
                          {{"--n-vocab"}, true, "vocabulary size (default 512)"},
+                         {{"--vocab-from"}, true, "a Hugging Face model directory whose tokenizer (and chat template) the model carries"},
                          {{"--dim"}, true, "embedding width (default 64)"},
                          {{"--layers"}, true, "layers (default 2)"},
                          {{"--heads"}, true, "attention heads (default 4)"},
@@ -127,7 +130,14 @@ int gen_model_command(const Argv& argv) {
     fail("dimensions must be positive and heads a multiple of KV heads");
   s.head_dim = static_cast<int>(a.integer("--head-dim", s.dim / s.n_heads));
   s.n_ff = a.integer("--ff", 3 * s.dim);
-  s.n_vocab = a.integer("--n-vocab", 512);
+  // A real vocabulary fixes the vocabulary size; the weights stay random.
+  std::optional<Vocab> hf_vocab;
+  if (a.has("--vocab-from")) {
+    if (a.has("--vocab") || a.has("--n-vocab") || a.has("--pre"))
+      fail("--vocab-from gives the vocabulary: drop --vocab, --n-vocab and --pre");
+    hf_vocab = vocab_from_hf(a.str("--vocab-from", ""));
+  }
+  s.n_vocab = hf_vocab ? hf_vocab->size() : a.integer("--n-vocab", 512);
   s.n_ctx = a.integer("--ctx", 4096);
   s.window = static_cast<int>(a.integer("--window", 64));
   const bool gemma = s.arch.rfind("gemma", 0) == 0;
@@ -163,7 +173,10 @@ int gen_model_command(const Argv& argv) {
 
   const Vocab::Kind kind = a.str("--vocab", "spm") == "bpe" ? Vocab::Kind::Bpe : Vocab::Kind::Spm;
   if (a.str("--vocab", "spm") != "spm" && kind != Vocab::Kind::Bpe) fail("--vocab must be spm or bpe");
-  make_synthetic_vocab(kind, static_cast<int32_t>(s.n_vocab), a.str("--pre", "llama-bpe")).write_gguf(w);
+  if (hf_vocab)
+    hf_vocab->write_gguf(w);
+  else
+    make_synthetic_vocab(kind, static_cast<int32_t>(s.n_vocab), a.str("--pre", "llama-bpe")).write_gguf(w);
 
   ModelWriter m(w, type, static_cast<uint64_t>(a.integer("--seed", 1)));
   const int64_t q_width = static_cast<int64_t>(s.n_heads) * s.head_dim;

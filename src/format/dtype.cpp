@@ -71,4 +71,15 @@ size_t row_bytes(DType type, int64_t n) {
   return static_cast<size_t>(n / t.block_size) * t.block_bytes;
 }
 
+bool is_weight_type(DType type) {
+  switch (type) {
+    case DType::F32: case DType::F16: case DType::BF16: case DType::Q4_0: case DType::Q4_1:
+    case DType::Q5_0: case DType::Q5_1: case DType::Q8_0: case DType::Q4_K: case DType::Q5_K:
+    case DType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace weblm

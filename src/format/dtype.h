@@ -126,4 +126,8 @@ DType parse_dtype(std::string_view name);
 // Bytes of a row of n elements; throws Error if n is not a multiple of the block size.
 size_t row_bytes(DType type, int64_t n);
 
+// Weight types every backend computes with (float types and the block quantizations with dot
+// kernels); the intermediate Q8_1/Q8_K activation types are not among them.
+bool is_weight_type(DType type);
+
 }  // namespace weblm

@@ -62,14 +62,7 @@ CpuBackend::~CpuBackend() = default;
 std::string CpuBackend::name() const { return str_cat("cpu (", pool_.size(), " threads)"); }
 
 bool CpuBackend::supports(Op op, DType weight_type) const {
-  switch (weight_type) {
-    case DType::F32: case DType::F16: case DType::BF16: case DType::Q4_0: case DType::Q4_1:
-    case DType::Q5_0: case DType::Q5_1: case DType::Q8_0: case DType::Q4_K: case DType::Q5_K:
-    case DType::Q6_K:
-      return true;
-    default:
-      return false;
-  }
+  return is_weight_type(weight_type);
 }
 
 uint32_t CpuBackend::add_storage(Storage s) {

@@ -100,14 +100,7 @@ WebGpuBackend::~WebGpuBackend() = default;
 std::string WebGpuBackend::name() const { return str_cat("webgpu (", device_.adapter(), ")"); }
 
 bool WebGpuBackend::supports(Op op, DType weight_type) const {
-  switch (weight_type) {
-    case DType::F32: case DType::F16: case DType::BF16: case DType::Q4_0: case DType::Q4_1:
-    case DType::Q5_0: case DType::Q5_1: case DType::Q8_0: case DType::Q4_K: case DType::Q5_K:
-    case DType::Q6_K:
-      return true;
-    default:
-      return false;
-  }
+  return is_weight_type(weight_type);
 }
 
 size_t WebGpuBackend::memory_used() const { return device_.bytes_allocated(); }
