@@ -8,6 +8,7 @@
 // default prompt is 128 tokens.
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -68,6 +69,7 @@ window.benchWllama = async ({model, threads, text, nGen}) => {
 window.pageReady = true;
 </script>`;
 
+const loadBefore = os.loadavg()[0];
 const server = await serve({'/': root, '/models/': work}, {pages: {'/bench.html': PAGE}});
 const browser = await launchChromium(backend === 'cpu' ? [] : ['--enable-unsafe-webgpu', '--enable-features=Vulkan']);
 const rows = [];
@@ -114,7 +116,9 @@ try {
 
 const f = (x, d = 1) => (x === undefined || x === null ? '-' : x.toFixed(d)).padStart(7);
 console.log(`TinyLlama-1.1B shape (random weights), headless Chromium, prompt ${nPrompt} tokens, ${nGen} generated; ` +
-            `tokens/s, TTFT in ms; weblm backend: ${backend}; llama.cpp native = node-llama-cpp, same threads`);
+            `tokens/s, TTFT in ms; weblm backend: ${backend}; llama.cpp native = node-llama-cpp, same threads; ` +
+            `${os.cpus().length} cores, load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after ` +
+            '(other processes take cores from spinning thread pools: compare at load < 1)');
 console.log('| type | MiB | threads | weblm pp | wllama pp | weblm tg | wllama tg | weblm/wllama tg | weblm TTFT | wllama TTFT | ' +
             'llama.cpp native tg | weblm/native tg |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');

@@ -22,8 +22,9 @@ export async function serve(roots, {isolated = true, pages = {}} = {}) {
       return;
     }
     const prefix = prefixes.find((p) => url.pathname.startsWith(p));
-    const file = prefix && path.join(roots[prefix], decodeURIComponent(url.pathname.slice(prefix.length)));
-    if (!file || !file.startsWith(path.resolve(roots[prefix])) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    const dir = prefix && path.resolve(roots[prefix]);
+    const file = prefix && path.join(dir, decodeURIComponent(url.pathname.slice(prefix.length)));
+    if (!file || !file.startsWith(dir) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404).end('not found');
       return;
     }
