@@ -1,7 +1,8 @@
 // The wasm module in headless Chromium (Debian's, driven by playwright-core): a page served with
 // cross-origin isolation loads the threaded build, in the page and in a Web Worker; a page
 // without it gets the single-thread build. Each runs models on the CPU backend, and the logits
-// must match the native engine's (same tolerances as logits_parity.mjs).
+// must match the native engine's (same tolerances as logits_parity.mjs). The page also runs
+// models on the WebGPU backend (SwiftShader), within model_parity.mjs's tolerances.
 //   node browser.mjs --weblm build/src/cli/weblm --work DIR
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
@@ -55,7 +56,7 @@ const models = MODELS.map(([arch, type, tol], i) => {
 });
 
 const server = await serve({'/': root, '/models/': work});
-const browser = await launchChromium();
+const browser = await launchChromium(['--enable-unsafe-webgpu', '--enable-features=Vulkan']);
 try {
   const open = async () => {
     const page = await browser.newPage();
@@ -81,6 +82,17 @@ try {
       const d = maxDiff(r.logits, nativeLogits(m.file, count, extra));
       check(r.build === 'weblm' && r.isolated === true && r.info.threads === 2 && d <= m.tol,
             `${m.name.padEnd(11)} ${where.padEnd(6)} (${r.build}, ${r.info.threads} threads, ${count} tokens): ${d.toExponential(2)}`);
+    }
+  }
+
+  // WebGPU in the page: prompt in chunks of 32, and decode. SwiftShader is slow: short inputs.
+  for (const m of [models[0], models[2]]) {
+    for (const [count, extra, options] of [[48, ['-b', '32'], {nBatch: 32}], [8, ['--decode'], {decode: true}]]) {
+      const r = await run(page, 'page', {model: `/models/${path.basename(m.file)}`, ids: ids.slice(0, count), threads: 2,
+                                         backend: 'webgpu', ...options});
+      const d = maxDiff(r.logits, nativeLogits(m.file, count, extra));
+      check(r.info.backend === 'webgpu' && d <= m.tol,
+            `${m.name.padEnd(11)} page   (${r.info.backend}, ${count} tokens${options.decode ? ', decode' : ''}): ${d.toExponential(2)}`);
     }
   }
   await page.close();
