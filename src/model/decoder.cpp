@@ -31,15 +31,18 @@ void Model::enqueue_forward(const ForwardBatch& batch, std::span<const KvLayer> 
     t.row_stride = row_bytes(t.type, width);
     return t;
   };
-  const Tensor h = scratch(c.dim, n);        // [n, dim]
+  // Buffers whose lives do not overlap share storage: the normed input is dead once q, k, v are
+  // computed, so attention writes there; the attention projection is added into the residual
+  // before the FFN's down projection writes its buffer. That keeps a 512-token prompt chunk's
+  // activations small next to the weights.
+  const Tensor h_buf = scratch(std::max<int64_t>(c.dim, max_q), n);
+  const Tensor h = cols(h_buf, c.dim);       // [n, dim]
   const Tensor q_buf = scratch(max_q, n);    // [n, n_heads*head_dim]
   const Tensor k_buf = scratch(max_kv, n);   // [n, n_kv_heads*head_dim]
   const Tensor v_buf = scratch(max_kv, n);
-  const Tensor attn_buf = scratch(max_q, n);
-  Tensor o = scratch(c.dim, n);              // [n, dim]
+  Tensor o = scratch(c.dim, n);              // [n, dim] attention, then FFN, output
   Tensor gate = scratch(c.n_ff, n);          // [n, n_ff]
   Tensor up = scratch(c.n_ff, n);
-  Tensor down = scratch(c.dim, n);           // [n, dim]
 
   for (int l = 0; l < c.n_layers(); ++l) {
     const LayerWeights& w = weights_.layers[l];
@@ -73,7 +76,7 @@ void Model::enqueue_forward(const ForwardBatch& batch, std::span<const KvLayer> 
     // A pass that only fills the cache (a prompt chunk with no logits) ends here.
     if (last && n_out == 0) break;
 
-    const Tensor attn = cols(attn_buf, q_width);
+    const Tensor attn = cols(h_buf, q_width);  // [n, n_heads*head_dim]
     b.attention(attn, q, kv[l].k, kv[l].v,
                 AttentionSpec{lc.n_heads, lc.n_kv_heads, c.head_dim, c.attn_scale, c.attn_softcap, lc.window});
     b.matmul(o, w.wo, attn);
@@ -88,7 +91,6 @@ void Model::enqueue_forward(const ForwardBatch& batch, std::span<const KvLayer> 
       x = x_out;
       gate = gate.row_range(0, n_out);
       up = up.row_range(0, n_out);
-      down = down.row_range(0, n_out);
       rows = n_out;
     }
     if (w.attn_post_norm) b.rms_norm(o, o, *w.attn_post_norm, c.norm_eps);
@@ -99,9 +101,9 @@ void Model::enqueue_forward(const ForwardBatch& batch, std::span<const KvLayer> 
     b.matmul(gate, w.gate, f);
     b.matmul(up, w.up, f);
     b.glu(gate, gate, up, c.activation);
-    b.matmul(down, w.down, gate);
-    if (w.ffn_post_norm) b.rms_norm(down, down, *w.ffn_post_norm, c.norm_eps);
-    b.add(x, x, down);
+    b.matmul(o, w.down, gate);
+    if (w.ffn_post_norm) b.rms_norm(o, o, *w.ffn_post_norm, c.norm_eps);
+    b.add(x, x, o);
   }
 
   Tensor out = scratch(c.n_vocab, n_out);  // [n_out, n_vocab]
