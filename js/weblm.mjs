@@ -88,8 +88,12 @@ export async function requestGpuDevice(gpu = globalThis.navigator?.gpu) {
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   });
+  gpuOfDevice.set(device, gpu);
   return {device};
 }
+// A device keeps the GPU object it came from alive: in Node, npm `webgpu`'s GPU object owns the
+// Dawn instance, and collecting it while its device runs kills the process (futex errors).
+const gpuOfDevice = new WeakMap();
 
 export class Weblm {
   #module;
@@ -393,10 +397,14 @@ export class Session {
   }
 
   // The OpenAI-shaped chat service over this session (src/api/service.h). While it exists, use
-  // the session only through it. options: {model_id, cached_sequences}.
+  // the session only through it. options: {model_id, cached_sequences, speculation: 'none' |
+  // 'ngram' | 'draft', draftSession (a CPU session of a smaller model with the same vocabulary,
+  // kept open while the service lives), draft_max}.
   createService(options = {}) {
+    const {draftSession, ...rest} = options;
+    if (draftSession) rest.draft_session = draftSession.#h;
     const handle = this.#weblm.checkPointer(
-        this.#weblm.withString(JSON.stringify(options), (p) => this.#m._weblm_service_create(this.#h, p)));
+        this.#weblm.withString(JSON.stringify(rest), (p) => this.#m._weblm_service_create(this.#h, p)));
     return new ChatService(this.#weblm, handle, () => this.#backendDone());
   }
 
@@ -460,6 +468,10 @@ export class ChatService {
   #backendDone;
   #pending = new Map();  // id -> {onChunk, resolve, reject}
   #running = false;      // #run is stepping (cleared synchronously when it stops)
+  // When set, awaited after every step: a function returning a promise of the next macrotask
+  // lets the thread's event loop run between tokens (a worker then sees cancel() and new
+  // requests while generating on the CPU backend, whose passes finish synchronously).
+  stepYield = null;
 
   constructor(weblm, handle, backendDone) {
     this.#weblm = weblm;
@@ -503,6 +515,7 @@ export class ChatService {
         await this.#backendDone();
         this.#weblm.check(this.#m._weblm_service_step_complete(this.#h));
         this.#dispatch();
+        if (this.stepYield) await this.stepYield();
       }
     } catch (e) {
       for (const p of this.#pending.values()) p.reject(e);

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The main job: install, build, and run weblm on the embedded default model. Until the trained
-# default model lands (models/default.gguf, issue 7), it generates a random-weight llama model
-# and streams text from it, which shows the engine working but not meaning.
+# The main job: install, build (native, the wasm module, the browser SDK), then serve the demo
+# chat page on the default model with `weblm demo` and print its URL. Open it: the model runs
+# in your browser (WebGPU, or WebAssembly on the CPU), not on this server.
+#   scripts/demo.sh [--port N] [--host ADDR]      (extra options go to `weblm demo`)
+# Until the trained default model lands (models/default.gguf), a random-weight llama model is
+# generated instead: it shows the engine working, not meaning.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
+scripts/build-sdk.sh
 MODEL=models/default.gguf
 if [ ! -f "$MODEL" ]; then
   MODEL=build/demo-random-llama-q8_0.gguf
@@ -13,4 +17,4 @@ if [ ! -f "$MODEL" ]; then
     --kv-heads 2 --ff 768 --n-vocab 2000 -o "$MODEL"
 fi
 build/src/cli/weblm info "$MODEL" | tail -1
-build/src/cli/weblm run -m "$MODEL" -p "${1:-Once upon a time}" -n 64 --temp 0.7 --seed 1
+exec build/src/cli/weblm demo --model "$MODEL" "$@"

@@ -17,8 +17,8 @@ ctest --test-dir build --output-on-failure -j1
 
 step "AddressSanitizer + UBSan: parser unit tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEBLM_SANITIZE=ON >/dev/null
-ninja -C build-asan -j"$JOBS" gguf_test safetensors_test tokenizer_test jinja_test api_test wasm_host_test
-for t in gguf_test safetensors_test tokenizer_test jinja_test api_test wasm_host_test; do
+ninja -C build-asan -j"$JOBS" gguf_test safetensors_test tokenizer_test jinja_test api_test wasm_host_test hf_llama_test exchange_test
+for t in gguf_test safetensors_test tokenizer_test jinja_test api_test wasm_host_test hf_llama_test exchange_test; do
   "build-asan/$(cd build-asan && find . -name "$t" -type f -perm -u+x | head -1)"
 done
 
@@ -44,6 +44,7 @@ step "wasm module (threads + single-thread builds): CPU logits against native, i
 ninja -C build-wasm -j"$JOBS" wasm
 node tests/wasm/logits_parity.mjs --weblm build/src/cli/weblm --work build-wasm/test-logits
 node tests/wasm/service.mjs --work build-wasm/test-service --weblm build/src/cli/weblm
+node tests/spec/wasm_speculative.mjs --work build-wasm/test-spec --weblm build/src/cli/weblm
 node tests/wasm/browser.mjs --weblm build/src/cli/weblm --work build-wasm/test-browser
 
 step "WebGPU backend: op test and whole-model logits against native (Node, Dawn on SwiftShader)"
@@ -51,5 +52,6 @@ ninja -C build-wasm -j"$JOBS" weblm_wasm webgpu_op_test
 node tests/webgpu/op_test.mjs --reference build/tests/webgpu/webgpu_op_reference \
   --module build-wasm/tests/webgpu/webgpu_op_test.js --work build/webgpu_op_test
 node tests/webgpu/model_parity.mjs --weblm build/src/cli/weblm --dist build-wasm/dist --work build/webgpu_models
+node tests/spec/wasm_speculative.mjs --work build/webgpu_spec --weblm build/src/cli/weblm --dist build-wasm/dist --webgpu 1
 
 echo; echo "all tests passed"

@@ -13,6 +13,8 @@
 #include <string>
 
 #include "api/service.h"
+#include "runtime/model_drafter.h"
+#include "runtime/ngram_drafter.h"
 #include "wasm/c_api.h"
 
 namespace {
@@ -43,7 +45,9 @@ struct ServiceHandle {
                               {"completion_tokens", s.completion_tokens},
                               {"queued_ms", s.queued_ms},
                               {"prompt_ms", s.prompt_ms},
-                              {"decode_ms", s.decode_ms}}}});
+                              {"decode_ms", s.decode_ms},
+                              {"drafted", s.speculation.drafted},
+                              {"accepted", s.speculation.accepted}}}});
         },
         [this, id](const ApiError& e) {
           events.push_back({{"id", *id}, {"status", e.status()}, {"error", e.to_json()["error"]}});
@@ -58,20 +62,45 @@ weblm::api::Endpoint endpoint_named(const std::string& name) {
   weblm::fail("unknown endpoint '", name, "' (expected chat.completions or completions)");
 }
 
+// The drafter of {"speculation": "ngram"} or {"speculation": "draft", "draft_session": handle}:
+// the draft model is another session's (same vocabulary; it must outlive this service). Its
+// passes run synchronously inside step_submit, so it must be on the CPU backend: a WebGPU pass
+// completes only after the JS event loop turns.
+std::shared_ptr<weblm::Drafter> drafter_for(const std::string& mode, SessionHandle* target, SessionHandle* draft) {
+  if (mode == "none") return nullptr;
+  if (mode == "ngram") return std::make_shared<weblm::NgramDrafter>();
+  if (mode != "draft") weblm::fail("service option speculation must be none, ngram or draft, got '", mode, "'");
+  if (!draft) weblm::fail("speculation \"draft\" needs the service option draft_session (a session handle)");
+  if (draft->session.info()["backend"] != "cpu")
+    weblm::fail("the draft session must run on the CPU backend (its passes block inside a step)");
+  weblm::require_same_vocabulary(target->session.tokenizer().vocab(), draft->session.tokenizer().vocab());
+  const weblm::Engine& engine = target->session.engine();
+  return std::make_shared<weblm::ModelDrafter>(draft->session.engine().model(), engine.n_vocab(), engine.options());
+}
+
 }  // namespace
 
 extern "C" {
 
-// options_json: {"model_id": "weblm", "cached_sequences": -1} (both optional).
+// options_json: {"model_id": "weblm", "cached_sequences": -1, "speculation": "none" | "ngram" |
+// "draft", "draft_session": handle, "draft_max": 8} (all optional; see drafter_for).
 EMSCRIPTEN_KEEPALIVE ServiceHandle* weblm_service_create(SessionHandle* h, const char* options_json) {
   return guarded("creating the service", static_cast<ServiceHandle*>(nullptr), [&] {
     const Json j = Json::parse(options_json);
     weblm::api::ServiceOptions o;
+    std::string speculation = "none";
+    SessionHandle* draft = nullptr;
     for (const auto& [key, v] : j.items()) {
       if (key == "model_id" && v.is_string()) o.model_id = v.get<std::string>();
       else if (key == "cached_sequences" && v.is_number_integer()) o.cached_sequences = v.get<int32_t>();
+      else if (key == "speculation" && v.is_string()) speculation = v.get<std::string>();
+      else if (key == "draft_session" && v.is_number_unsigned())
+        draft = reinterpret_cast<SessionHandle*>(static_cast<uintptr_t>(v.get<uint64_t>()));
+      else if (key == "draft_max" && v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 64)
+        o.draft_max = v.get<int32_t>();
       else weblm::fail("service option '", key, "' is unknown or of the wrong type: ", v.dump());
     }
+    o.drafter = drafter_for(speculation, h, draft);
     return new ServiceHandle(*h, std::move(o));
   });
 }

@@ -7,7 +7,9 @@
 #include <random>
 
 #include "api/stop_matcher.h"
+#include "runtime/draft_length.h"
 #include "runtime/sampler.h"
+#include "runtime/speculative_verify.h"
 
 namespace weblm::api {
 
@@ -26,6 +28,10 @@ uint64_t splitmix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
+void add_speculation(Json& body, const SpeculationStats& s) {
+  body["usage"]["speculative"] = {{"drafted", s.drafted}, {"accepted", s.accepted}, {"acceptance_rate", s.acceptance_rate()}};
+}
+
 int64_t characters(std::string_view utf8) {
   return std::count_if(utf8.begin(), utf8.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
 }
@@ -34,8 +40,8 @@ int64_t characters(std::string_view utf8) {
 
 struct Service::Choice {
   Choice(int32_t index, const SamplingParams& params, int32_t n_vocab, const Tokenizer& tokenizer,
-         std::vector<std::string> stops)
-      : index(index), sampler(params, n_vocab), decoder(tokenizer), stop(std::move(stops)) {}
+         std::vector<std::string> stops, int32_t draft_max)
+      : index(index), sampler(params, n_vocab), decoder(tokenizer), stop(std::move(stops)), draft_length(draft_max) {}
 
   int32_t index;
   int32_t seq = -1;
@@ -48,6 +54,12 @@ struct Service::Choice {
   int64_t characters = 0;  // of the token texts so far (legacy logprobs' text_offset)
   bool announced = false;  // its first delta went out
   bool done = false;
+  // Speculation: the drafter's stream, the adaptive draft length, this step's decode input
+  // (next_token, then the drafted tokens) and what was drafted and accepted so far.
+  int32_t stream = -1;
+  DraftLength draft_length;
+  std::vector<int32_t> pass;
+  SpeculationStats speculation;
 };
 
 struct Service::Job {
@@ -74,7 +86,9 @@ Service::Service(Engine& engine, const Tokenizer& tokenizer, ServiceOptions opti
       options_(std::move(options)),
       chat_prompt_(tokenizer),
       cache_(engine.kv(), options_.cached_sequences < 0 ? engine.options().n_seq_max : options_.cached_sequences),
-      random_state_((static_cast<uint64_t>(std::random_device{}()) << 32) ^ static_cast<uint64_t>(std::time(nullptr))) {}
+      random_state_((static_cast<uint64_t>(std::random_device{}()) << 32) ^ static_cast<uint64_t>(std::time(nullptr))) {
+  if (options_.drafter && options_.draft_max < 1) fail("the draft length limit must be at least 1, got ", options_.draft_max);
+}
 
 Service::~Service() {
   try {
@@ -129,7 +143,7 @@ RequestId Service::submit(Request request, ResponseSink sink) {
       SamplingParams params = request.sampling;
       uint64_t choice_seed = seed + static_cast<uint64_t>(i);
       params.seed = i == 0 ? seed : splitmix64(choice_seed);  // choice 0 is what n = 1 would give
-      j.choices.emplace_back(i, params, engine_.n_vocab(), tokenizer_, stops);
+      j.choices.emplace_back(i, params, engine_.n_vocab(), tokenizer_, stops, std::max(options_.draft_max, 1));
     }
   } catch (const ApiError&) {
     throw;
@@ -224,6 +238,7 @@ bool Service::admit(Job& job) {
 
 bool Service::step_submit() {
   if (in_flight_) fail("step_submit: the previous pass was not completed (call step_complete first)");
+  step_started_ = Clock::now();
   for (auto* list : {&queue_, &running_})
     for (auto& job : *list)
       if (job->cancelled && !job->ended) finalize(*job);
@@ -245,9 +260,12 @@ bool Service::step_submit() {
     if (!job.generating) continue;
     for (Choice& c : job.choices) {
       if (c.done || budget == 0) continue;
-      inputs_.push_back({c.seq, std::span<const int32_t>(&c.next_token, 1), Logits::Last});
-      slots_.push_back({&job, c.index, 1, rows++});
-      --budget;
+      draft(job, c, budget - 1);
+      const int32_t count = static_cast<int32_t>(c.pass.size());
+      inputs_.push_back({c.seq, c.pass, count > 1 ? Logits::All : Logits::Last});
+      slots_.push_back({&job, c.index, count, rows});
+      rows += count;
+      budget -= count;
     }
   }
   if (n_running > 0) decode_rotation_ = (decode_rotation_ + 1) % n_running;
@@ -291,12 +309,20 @@ void Service::step_complete() {
     return;
   }
   const size_t n_vocab = static_cast<size_t>(engine_.n_vocab());
+  const double step_ms = ms_between(step_started_, Clock::now());
   for (const Slot& s : slots_) {
     Job& job = *s.job;
     if (job.ended) continue;
     const float* row = s.row >= 0 ? logits->data() + static_cast<size_t>(s.row) * n_vocab : nullptr;
     if (s.choice >= 0) {
-      advance(job, job.choices[s.choice], row);
+      Choice& c = job.choices[s.choice];
+      const SpeculationStats before = c.speculation;
+      const size_t generated = c.generated.size();
+      if (s.count > 1) verify(job, c, row, s.count);
+      else advance(job, c, row);
+      c.draft_length.record(static_cast<int32_t>(c.speculation.drafted - before.drafted),
+                            static_cast<int32_t>(c.speculation.accepted - before.accepted),
+                            static_cast<int32_t>(c.generated.size() - generated), step_ms);
     } else {
       job.prompt_done += s.count;
       if (row) start_generation(job, row);
@@ -321,13 +347,55 @@ void Service::start_generation(Job& job, const float* logits) {
   job.generating = true;
   job.first_token = Clock::now();
   const int32_t n_prompt = static_cast<int32_t>(job.prompt.size());
-  for (Choice& c : job.choices) c.seq = c.index == 0 ? job.prompt_seq : engine_.kv().fork(job.prompt_seq, n_prompt);
+  for (Choice& c : job.choices) {
+    c.seq = c.index == 0 ? job.prompt_seq : engine_.kv().fork(job.prompt_seq, n_prompt);
+    if (options_.drafter) c.stream = options_.drafter->open();
+  }
   job.prompt_seq = -1;
   for (Choice& c : job.choices) advance(job, c, logits);
 }
 
 void Service::advance(Job& job, Choice& c, const float* logits) {
   const std::span<const float> row(logits, static_cast<size_t>(engine_.n_vocab()));
+  take(job, c, c.sampler.sample(row), row);
+}
+
+// The choice's decode input for this step: its next token, then (when speculating) up to
+// `room` drafted tokens, no more than it may still generate.
+void Service::draft(Job& job, Choice& c, int32_t room) {
+  c.pass.assign(1, c.next_token);
+  if (!options_.drafter) return;
+  const int32_t left = job.max_tokens - static_cast<int32_t>(c.generated.size());
+  const int32_t wanted = std::min({c.draft_length.next(), room, left});
+  if (wanted <= 0) return;
+  draft_context_.assign(job.prompt.begin(), job.prompt.end());
+  draft_context_.insert(draft_context_.end(), c.generated.begin(), c.generated.end());
+  std::vector<int32_t> drafted;
+  options_.drafter->propose(c.stream, draft_context_, wanted, drafted);
+  drafted.resize(std::min(drafted.size(), static_cast<size_t>(wanted)));
+  c.pass.insert(c.pass.end(), drafted.begin(), drafted.end());
+}
+
+// The pass evaluated [next token, drafts] at every row: take tokens while the drafts hold,
+// then drop the KV of the rejected drafts (whole pages past the end go back to the pool).
+void Service::verify(Job& job, Choice& c, const float* rows, int32_t count) {
+  KvCache& kv = engine_.kv();
+  const int32_t start = kv.length(c.seq) - count;
+  const std::span<const int32_t> drafted(c.pass.data() + 1, static_cast<size_t>(count - 1));
+  const size_t n_vocab = static_cast<size_t>(engine_.n_vocab());
+  const int32_t accepted =
+      verify_draft(c.sampler, std::span<const float>(rows, static_cast<size_t>(count) * n_vocab), drafted,
+                   [&](int32_t token, std::span<const float> row) { return take(job, c, token, row); });
+  c.speculation.drafted += count - 1;
+  c.speculation.accepted += accepted;
+  if (c.seq < 0) return;  // finished, sequence released
+  // In the KV: everything generated but the pending next token (a finished choice keeps its
+  // last token too), never a rejected draft.
+  const int32_t generated_end = static_cast<int32_t>(job.prompt.size() + c.generated.size()) - (c.done ? 0 : 1);
+  kv.truncate(c.seq, std::min(start + 1 + accepted, generated_end));
+}
+
+bool Service::take(Job& job, Choice& c, int32_t token, std::span<const float> row) {
   ChoiceDelta d;
   d.index = c.index;
   if (!c.announced) {
@@ -336,7 +404,6 @@ void Service::advance(Job& job, Choice& c, const float* logits) {
     d.text = job.echo;
     c.characters = characters(job.echo);
   }
-  const int32_t token = c.sampler.sample(row);
   if (!job.request.ignore_eos && tokenizer_.is_end_of_generation(token)) {
     finish_choice(c, FinishReason::Stop, d);
   } else {
@@ -360,6 +427,7 @@ void Service::advance(Job& job, Choice& c, const float* logits) {
   c.result.text += d.text;
   c.result.logprobs.insert(c.result.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
   emit(job, d);
+  return !c.done;
 }
 
 void Service::finish_choice(Choice& c, FinishReason reason, ChoiceDelta& d) {
@@ -370,11 +438,18 @@ void Service::finish_choice(Choice& c, FinishReason reason, ChoiceDelta& d) {
   c.done = true;
   c.result.finish = reason;
   d.finish = reason;
+  close_draft_stream(c);
   // Choice 0's sequence is kept for the prefix cache when the request ends.
   if (c.index != 0 && c.seq >= 0) {
     engine_.kv().release_sequence(c.seq);
     c.seq = -1;
   }
+}
+
+void Service::close_draft_stream(Choice& c) {
+  if (c.stream < 0) return;
+  options_.drafter->close(c.stream);
+  c.stream = -1;
 }
 
 // A delta as OpenAI streams it: the role alone first (chat), then text and logprobs, then the
@@ -420,6 +495,8 @@ void Service::finalize(Job& job) {
   std::vector<ChoiceResult> results;
   for (const Choice& c : job.choices) {
     stats.completion_tokens += static_cast<int32_t>(c.generated.size());
+    stats.speculation.drafted += c.speculation.drafted;
+    stats.speculation.accepted += c.speculation.accepted;
     results.push_back(c.result);
   }
   const bool admitted = job.admitted != Clock::time_point();
@@ -428,8 +505,14 @@ void Service::finalize(Job& job) {
   stats.prompt_ms = admitted ? ms_between(job.admitted, generated ? job.first_token : now) : 0;
   stats.decode_ms = generated ? ms_between(job.first_token, now) : 0;
   const Usage usage{stats.prompt_tokens, stats.completion_tokens, stats.cached_tokens};
-  if (job.head.include_usage && job.sink.on_chunk) job.sink.on_chunk(usage_chunk_json(job.head, usage));
-  if (job.sink.on_done) job.sink.on_done(response_json(job.head, results, usage), stats);
+  Json response = response_json(job.head, results, usage);
+  if (options_.drafter) add_speculation(response, stats.speculation);
+  if (job.head.include_usage && job.sink.on_chunk) {
+    Json chunk = usage_chunk_json(job.head, usage);
+    if (options_.drafter) add_speculation(chunk, stats.speculation);
+    job.sink.on_chunk(chunk);
+  }
+  if (job.sink.on_done) job.sink.on_done(response, stats);
 }
 
 void Service::fail_job(Job& job, const ApiError& error) {
@@ -451,6 +534,7 @@ void Service::release_sequences(Job& job, bool keep_for_reuse) {
     job.prompt_seq = -1;
   }
   for (Choice& c : job.choices) {
+    close_draft_stream(c);
     if (c.seq < 0) continue;
     if (c.index == 0) {
       std::vector<int32_t> tokens = job.prompt;

@@ -19,11 +19,17 @@
 // - Admission reserves the KV pages a request may need (its prompt plus max_tokens, for each
 //   choice; choices share the prompt's pages), evicting cached prefixes when needed, so a running
 //   request never fails for lack of KV space; a request that does not fit yet waits its turn.
+// - Speculative decoding (ServiceOptions::drafter): a choice's decode input carries its last
+//   token plus the drafted ones with every row's logits, verified token by token
+//   (runtime/speculative_verify.h); the KV of rejected positions is truncated away. Output at
+//   temperature 0 is the same token for token; at temperature > 0 the same distribution.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +39,7 @@
 #include "api/prefix_cache.h"
 #include "api/request.h"
 #include "api/response.h"
+#include "runtime/drafter.h"
 #include "runtime/engine.h"
 #include "tokenizer/tokenizer.h"
 
@@ -43,6 +50,10 @@ using RequestId = int64_t;
 struct ServiceOptions {
   std::string model_id = "weblm";  // "model" of responses to requests that name none
   int32_t cached_sequences = -1;   // finished sequences kept for prefix reuse; < 0: n_seq_max, 0: none
+  // Speculative decoding: what proposes tokens for every choice (null: off), and the most
+  // tokens drafted per step (the bound of the adaptive draft length).
+  std::shared_ptr<Drafter> drafter;
+  int32_t draft_max = 8;
 };
 
 // Where the time of one request went, and its token counts (what `usage` reports, plus timings).
@@ -53,6 +64,7 @@ struct RequestStats {
   double queued_ms = 0;  // submitted -> admitted
   double prompt_ms = 0;  // admitted -> first token sampled
   double decode_ms = 0;  // first token -> finished
+  SpeculationStats speculation;  // all choices; the response's usage.speculative when speculating
 };
 
 // Callbacks for one request's results, each optional. They run inside step_complete() (or
@@ -123,7 +135,12 @@ class Service {
   int64_t pages_needed(const Job& job) const;
   void start_generation(Job& job, const float* logits);
   void advance(Job& job, Choice& choice, const float* logits);
+  // Records one sampled token of a generating choice; returns false when the choice ended.
+  bool take(Job& job, Choice& choice, int32_t token, std::span<const float> logits);
+  void draft(Job& job, Choice& choice, int32_t room);
+  void verify(Job& job, Choice& choice, const float* rows, int32_t count);
   void finish_choice(Choice& choice, FinishReason reason, ChoiceDelta& delta);
+  void close_draft_stream(Choice& choice);
   void emit(Job& job, const ChoiceDelta& delta);
   void finalize(Job& job);
   void fail_job(Job& job, const ApiError& error);
@@ -142,7 +159,9 @@ class Service {
   size_t decode_rotation_ = 0;
   std::vector<SequenceInput> inputs_;
   std::vector<Slot> slots_;
+  std::vector<int32_t> draft_context_;  // scratch: a choice's tokens so far, for its drafter
   bool in_flight_ = false;
+  std::chrono::steady_clock::time_point step_started_;  // times steps for the adaptive draft length
 };
 
 }  // namespace weblm::api

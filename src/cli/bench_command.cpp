@@ -34,7 +34,7 @@ int bench_command(const Argv& argv) {
                          {{"--json"}, false, "print one JSON object"},
                      });
   const int threads = thread_count(a.integer("-t", 0));
-  const std::string path = a.required("-m");
+  const std::string path = model_path(a);
   LoadedModel m = load_model(path, threads);
   const int32_t n_prompt = static_cast<int32_t>(a.integer("-p", 512));
   const int32_t n_gen = static_cast<int32_t>(a.integer("-n", 128));

@@ -58,7 +58,7 @@ int chat_command(const Argv& argv) {
 
   const bool interactive = isatty(STDIN_FILENO);
   catch_interrupts();
-  std::fprintf(stderr, "weblm chat (%s). %s\n", a.required("-m").c_str(), kHelp);
+  std::fprintf(stderr, "weblm chat (%s). %s\n", model_path(a).c_str(), kHelp);
   std::string line;
   while (true) {
     if (interactive) {

@@ -19,5 +19,9 @@ int bench_command(const Argv& argv);
 int chat_command(const Argv& argv);
 int template_command(const Argv& argv);
 int complete_command(const Argv& argv);
+int demo_command(const Argv& argv);
+int serve_command(const Argv& argv);
+int convert_command(const Argv& argv);
+int perplexity_command(const Argv& argv);
 
 }  // namespace weblm::cli

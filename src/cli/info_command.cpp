@@ -3,6 +3,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/loaded_model.h"
 #include "format/gguf.h"
 #include "model/model_config.h"
 #include "util/error.h"
@@ -32,7 +33,8 @@ int info_command(const Argv& argv) {
   const Args a(argv, {{{"-m", "--model"}, true, "GGUF model file (or give it as the only argument)"}});
   const std::string path = a.has("-m") ? a.required("-m")
                            : a.positional().size() == 1 ? a.positional()[0]
-                                                        : (fail("usage: weblm info MODEL"), std::string());
+                           : a.positional().empty()     ? default_model_path()
+                                                        : (fail("usage: weblm info [MODEL]"), std::string());
   const GgufFile f = GgufFile::open(path);
   std::printf("file: %s\nGGUF version %u, %zu bytes, alignment %zu\n\nmetadata (%zu keys):\n", path.c_str(),
               f.version(), f.file_size(), f.alignment(), f.metadata().size());

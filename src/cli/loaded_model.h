@@ -5,6 +5,7 @@
 #include <string>
 
 #include "backend/cpu/cpu_backend.h"
+#include "cli/args.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -18,6 +19,13 @@ struct LoadedModel {
 
 // Errors name the file and what is wrong with it.
 LoadedModel load_model(const std::string& path, int threads);
+
+// The built-in model, models/default.gguf of the source tree: found from the executable's place in
+// a build directory (BUILD/src/cli/weblm), else where the sources were at compile time. Error
+// naming both places when it is in neither.
+std::string default_model_path();
+// -m / --model when given, else the built-in model.
+std::string model_path(const Args& a);
 
 // -t / --threads, defaulting to every core.
 int thread_count(int64_t requested);

@@ -22,7 +22,11 @@ const std::map<std::string, std::pair<Command, const char*>>& commands() {
       {"bench", {bench_command, "measure speed: bench -m MODEL [-p 512] [-n 128] [-t THREADS] [--json]"}},
       {"chat", {chat_command, "chat in the terminal: chat -m MODEL [--system TEXT] [--temp T] ..."}},
       {"template", {template_command, "print a rendered chat prompt: template -m MODEL --messages FILE.json [--tools FILE.json]"}},
+      {"convert", {convert_command, "Hugging Face Llama checkpoint -> GGUF: convert HF_DIR -o OUT.gguf [--type f16|f32|bf16|q8_0]"}},
+      {"perplexity", {perplexity_command, "perplexity as llama-perplexity measures it: perplexity [-m MODEL] -f TEXT [-c 512]"}},
       {"complete", {complete_command, "run OpenAI-shaped requests: complete -m MODEL [--request FILE.json]"}},
+      {"demo", {demo_command, "the browser demo chat page: demo [--port 8000] [--model FILE] [--host 127.0.0.1]"}},
+      {"serve", {serve_command, "OpenAI-compatible HTTP server: serve -m MODEL [--port 8080] [--parallel N] [--api-key K]"}},
   };
   return table;
 }

@@ -26,7 +26,7 @@ int quantize_command(const Argv& argv) {
   for (const GgufTensorInfo& t : f.tensors()) {
     const std::span<const uint8_t> bytes = f.tensor_data(t);
     before += bytes.size();
-    const bool convert = t.dims.size() >= 2 && t.cols() % traits(type).block_size == 0 && t.type != type;
+    const bool convert = takes_weight_type(type, t.dims) && t.type != type;
     if (!convert) {
       w.add_tensor(t.name, t.type, t.dims, std::vector<uint8_t>(bytes.begin(), bytes.end()));
       after += bytes.size();

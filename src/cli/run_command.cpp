@@ -63,6 +63,10 @@ int run_command(const Argv& argv) {
   std::fprintf(stderr, "\nprompt: %d tokens in %.1f ms (%.1f tok/s); generated: %d tokens in %.1f ms (%.1f tok/s); finish: %s\n",
                stats.prompt_tokens, stats.prompt_ms, rate(stats.prompt_tokens, stats.prompt_ms), stats.completion_tokens,
                stats.decode_ms, rate(stats.completion_tokens, stats.decode_ms), finish.c_str());
+  if (result.response.at("usage").contains("speculative"))
+    std::fprintf(stderr, "speculative: drafted %lld, accepted %lld (%.1f%%)\n",
+                 static_cast<long long>(stats.speculation.drafted), static_cast<long long>(stats.speculation.accepted),
+                 100.0 * stats.speculation.acceptance_rate());
   return 0;
 }
 

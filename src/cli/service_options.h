@@ -13,11 +13,12 @@
 
 namespace weblm::cli {
 
-// -m, -c, -b, -t, -np
+// -m, -c, -b, -t, -np, and speculative decoding's --spec, --draft-model, --draft-max
 std::vector<OptionSpec> engine_options();
 
 struct ServiceStack {
   LoadedModel model;
+  std::unique_ptr<Model> draft_model;  // --draft-model, on the target's backend
   std::unique_ptr<Engine> engine;
   std::unique_ptr<api::Service> service;
 };

@@ -9,6 +9,7 @@
 #include "api/request.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/loaded_model.h"
 #include "format/gguf.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
@@ -36,7 +37,7 @@ int template_command(const Argv& argv) {
                          {{"--kwargs"}, true, "JSON object of extra template variables, e.g. '{\"enable_thinking\": false}'"},
                          {{"--no-generation-prompt"}, false, "do not open an assistant turn at the end"},
                      });
-  const Tokenizer tokenizer(Vocab::from_gguf(GgufFile::open(a.required("-m"))));
+  const Tokenizer tokenizer(Vocab::from_gguf(GgufFile::open(model_path(a))));
   api::Json body = read_json(a.required("--messages"), "messages");
   if (!body.is_object()) body = api::Json{{"messages", body}};
   if (const auto tools = a.str("--tools")) body["tools"] = read_json(*tools, "tools");

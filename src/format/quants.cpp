@@ -640,4 +640,8 @@ std::vector<uint8_t> quantize_tensor(DType type, std::span<const float> x, int64
   return out;
 }
 
+bool takes_weight_type(DType type, std::span<const int64_t> dims) {
+  return dims.size() >= 2 && dims[0] % traits(type).block_size == 0;
+}
+
 }  // namespace weblm

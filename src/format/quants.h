@@ -92,4 +92,9 @@ void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 // x: rows of `cols` values back to back -> the rows of `type`, back to back.
 std::vector<uint8_t> quantize_tensor(DType type, std::span<const float> x, int64_t cols);
 
+// Whether a tensor of `dims` (ggml order) takes `type` when a model is converted or quantized to
+// it: matrices whose rows fit its blocks. Vectors (norms, biases) and matrices whose rows do not
+// fit stay at higher precision, as llama.cpp's converter and llama-quantize keep them.
+bool takes_weight_type(DType type, std::span<const int64_t> dims);
+
 }  // namespace weblm

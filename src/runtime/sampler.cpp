@@ -63,7 +63,29 @@ int32_t Sampler::sample(std::span<const float> logits) {
   adjust(logits, adjusted_);
   const std::vector<float>& l = adjusted_;
   if (params_.temperature <= 0.f) return static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+  keep_candidates();
+  const float r = uniform();
+  float cum = 0;
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    cum += probs_[i];
+    if (r < cum) return candidates_[i];
+  }
+  return candidates_.back();
+}
 
+void Sampler::distribution(std::span<const float> logits, std::vector<float>& probs) {
+  adjust(logits, adjusted_);
+  probs.assign(static_cast<size_t>(n_vocab_), 0.f);
+  if (params_.temperature <= 0.f) {
+    probs[std::max_element(adjusted_.begin(), adjusted_.end()) - adjusted_.begin()] = 1.f;
+    return;
+  }
+  keep_candidates();
+  for (size_t i = 0; i < candidates_.size(); ++i) probs[candidates_[i]] = probs_[i];
+}
+
+void Sampler::keep_candidates() {
+  const std::vector<float>& l = adjusted_;
   // Candidates sorted by logit, truncated by top-k.
   candidates_.resize(n_vocab_);
   std::iota(candidates_.begin(), candidates_.end(), 0);
@@ -101,13 +123,6 @@ int32_t Sampler::sample(std::span<const float> logits) {
     candidates_.resize(n);
   }
   softmax(params_.temperature);
-  const float r = uniform();
-  float cum = 0;
-  for (size_t i = 0; i < candidates_.size(); ++i) {
-    cum += probs_[i];
-    if (r < cum) return candidates_[i];
-  }
-  return candidates_.back();
 }
 
 namespace {

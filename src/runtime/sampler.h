@@ -39,6 +39,10 @@ class Sampler {
 
   // Picks the next token from one row of logits.
   int32_t sample(std::span<const float> logits);
+  // The distribution sample() draws from, over the whole vocabulary [n_vocab]: bias, penalties,
+  // top-k, top-p, min-p and temperature applied, zero outside the kept candidates (one-hot on
+  // the argmax at temperature 0). Speculative verification judges drafts against it.
+  void distribution(std::span<const float> logits, std::vector<float>& probs);
   // Records a token of the context (prompt or generated) for the penalties.
   void accept(int32_t token);
   // Log-probabilities (after bias and penalties, before truncation and temperature) of the `n`
@@ -52,6 +56,8 @@ class Sampler {
 
  private:
   void adjust(std::span<const float> logits, std::vector<float>& out) const;
+  // From adjusted_: the kept candidates (best first) and their probabilities at the temperature.
+  void keep_candidates();
 
   SamplingParams params_;
   int32_t n_vocab_;

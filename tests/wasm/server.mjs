@@ -9,13 +9,14 @@ import path from 'node:path';
 const TYPES = {'.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.cjs': 'text/javascript',
                '.wasm': 'application/wasm', '.json': 'application/json', '.gguf': 'application/octet-stream'};
 
-// roots: {'/': dir, '/models/': dir}; pages: {'/bench.html': html} served from memory.
-// Resolves to {url, setIsolated(on), close()}.
-export async function serve(roots, {isolated = true, pages = {}} = {}) {
+// roots: {'/': dir, '/models/': dir}; pages: {'/bench.html': html} served from memory;
+// onRequest(req) sees every request (tests count them). Resolves to {url, setIsolated(on), close()}.
+export async function serve(roots, {isolated = true, pages = {}, onRequest} = {}) {
   const prefixes = Object.keys(roots).sort((a, b) => b.length - a.length);
   const state = {isolated};
   const isolation = () => (state.isolated ? {'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp'} : {});
   const server = http.createServer((req, res) => {
+    onRequest?.(req);
     const url = new URL(req.url, 'http://x');
     if (pages[url.pathname] !== undefined) {
       res.writeHead(200, {'Content-Type': 'text/html', 'Cache-Control': 'no-store', ...isolation()}).end(pages[url.pathname]);

@@ -1,0 +1,134 @@
+// Aggregate decode speed of `weblm serve` (continuous batching) at 1, 2, 4, 8 concurrent streams,
+// against llama.cpp (node-llama-cpp, one context with as many sequences, evaluated concurrently so
+// that its batch dispatcher decodes them together), same file, same threads, same token prompts.
+// TinyLlama-1.1B shape with random weights (as bench/compare_llama.mjs makes it).
+//   node bench/serve_concurrency.mjs [--threads 2] [--peer-threads 1] [--type q4_0] [--n 64]
+//                                    [--streams 1,2,4,8] [--work build/bench] [--weblm build/src/cli/weblm]
+// llama.cpp runs at 1 thread by default: through node-llama-cpp, 2 threads on a 2-core machine
+// compete with Node's own thread, and with several sequences that collapsed (2 sequences x 16
+// tokens: 30 s at 2 threads, 1.9 s at 1, load average 8). Pass --peer-threads 2 to see it.
+// Aggregate decode tok/s = tokens decoded after each stream's first token, summed over streams,
+// over the time from the first stream's first token to the last stream's end (prompt processing
+// excluded on both sides).
+import {execFileSync, spawn} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {getLlama, LlamaLogLevel} from 'node-llama-cpp';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const opt = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
+const weblm = opt('weblm', path.join(root, 'build/src/cli/weblm'));
+const work = opt('work', path.join(root, 'build/bench'));
+const threads = Number(opt('threads', '2')), peerThreads = Number(opt('peer-threads', '1')), nGen = Number(opt('n', '64')), type = opt('type', 'q4_0');
+const streamCounts = opt('streams', '1,2,4,8').split(',').map(Number);
+const maxStreams = Math.max(...streamCounts);
+const nPrompt = 16, nVocab = 32000;
+fs.mkdirSync(work, {recursive: true});
+
+const shape = ['--arch', 'llama', '--dim', '2048', '--layers', '22', '--heads', '32', '--kv-heads', '4',
+               '--ff', '5632', '--n-vocab', String(nVocab), '--ctx', '2048'];
+const file = path.join(work, `tinyllama-${type}.gguf`);
+if (!fs.existsSync(file)) execFileSync(weblm, ['gen-model', ...shape, '--type', type, '-o', file], {stdio: 'inherit'});
+
+// Distinct prompts (no shared prefix to reuse), the same token ids on both sides.
+const promptOf = (stream, round) => Array.from({length: nPrompt}, (_, i) => 3 + ((stream * 997 + round * 131 + i * 7919) % (nVocab - 3)));
+
+// streams: [{first, end, decoded}] -> aggregate decode tok/s
+function aggregate(streams) {
+  const start = Math.min(...streams.map((s) => s.first)), end = Math.max(...streams.map((s) => s.end));
+  return streams.reduce((sum, s) => sum + s.decoded, 0) / ((end - start) / 1000);
+}
+
+async function benchWeblm() {
+  const server = spawn(weblm, ['serve', '-m', file, '--port', '0', '-np', String(maxStreams), '-t', String(threads),
+                               '-c', String(nPrompt + nGen + 16)], {stdio: ['ignore', 'pipe', 'pipe']});
+  let log = '';
+  server.stderr.on('data', (d) => { log += d; });
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)\/v1/);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', (code) => reject(new Error(`weblm serve exited (${code}): ${log}`)));
+  });
+  // One stream, read as server-sent events; returns its first-token and end times.
+  async function stream(prompt) {
+    const r = await fetch(`${base}/v1/completions`, {
+      method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({prompt, max_tokens: nGen, temperature: 0, ignore_eos: true, stream: true,
+                            stream_options: {include_usage: true}})});
+    if (!r.ok) throw new Error(`weblm serve answered ${r.status}: ${await r.text()}`);
+    let first = 0, usage = null, buffer = '';
+    const decoder = new TextDecoder();
+    for await (const bytes of r.body) {
+      buffer += decoder.decode(bytes, {stream: true});
+      let cut;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const event = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        if (!event.startsWith('data: {')) continue;
+        const chunk = JSON.parse(event.slice(6));
+        if (!first && chunk.choices.length) first = performance.now();
+        if (chunk.usage) usage = chunk.usage;
+      }
+    }
+    return {first, end: performance.now(), decoded: usage.completion_tokens - 1};
+  }
+  const results = {};
+  await Promise.all([stream(promptOf(99, 99))]);  // warm-up
+  for (const n of streamCounts) {
+    results[n] = aggregate(await Promise.all(Array.from({length: n}, (_, s) => stream(promptOf(s, n)))));
+    console.error(`weblm serve, ${n} streams: ${results[n].toFixed(1)} tok/s`);
+  }
+  server.kill('SIGTERM');
+  await new Promise((resolve) => server.on('exit', resolve));
+  return results;
+}
+
+async function benchLlama() {
+  const llama = await getLlama({gpu: false, build: 'never', logLevel: LlamaLogLevel.error});
+  const model = await llama.loadModel({modelPath: file});
+  const results = {};
+  for (const n of streamCounts) {
+    // node-llama-cpp splits contextSize among the sequences; room to spare keeps it from shifting.
+    const context = await model.createContext({contextSize: n * 512, sequences: n, threads: peerThreads,
+                                               batchSize: Math.max(512, n * nPrompt)});
+    async function stream(sequence, prompt) {
+      let first = 0, generated = 0;
+      for await (const token of sequence.evaluate(prompt, {temperature: 0})) {
+        if (!first) first = performance.now();
+        if (++generated >= nGen) break;
+      }
+      return {first, end: performance.now(), decoded: generated - 1};
+    }
+    const sequences = Array.from({length: n}, () => context.getSequence());
+    await stream(sequences[0], promptOf(99, 99));  // warm-up
+    await sequences[0].clearHistory();
+    results[n] = aggregate(await Promise.all(sequences.map((seq, s) => stream(seq, promptOf(s, n)))));
+    console.error(`llama.cpp, ${n} sequences: ${results[n].toFixed(1)} tok/s`);
+    await context.dispose();
+  }
+  await model.dispose();
+  return results;
+}
+
+const ours = await benchWeblm();
+const peer = await benchLlama();
+const f = (x, d = 1) => x.toFixed(d).padStart(7);
+console.log(`TinyLlama-1.1B shape (random weights), ${type}, weblm ${threads} threads, llama.cpp ${peerThreads}, ` +
+            `${nGen} tokens per stream, ` +
+            `prompts of ${nPrompt} tokens; aggregate decode tokens/s (load average ${os.loadavg()[0].toFixed(2)})`);
+console.log('| streams | weblm serve | llama.cpp (node-llama-cpp) | ratio | weblm vs its 1 stream |');
+console.log('|---|---|---|---|---|');
+for (const n of streamCounts)
+  console.log(`| ${n} | ${f(ours[n])} | ${f(peer[n])} | ${f(ours[n] / peer[n], 2)} | ${f(ours[n] / ours[streamCounts[0]], 2)}x |`);
+if (ours[4] !== undefined && ours[1] !== undefined) {
+  const ok = ours[4] >= 2 * ours[1];
+  console.log(`floor (4 streams >= 2x one stream): ${ok ? 'met' : 'NOT met'} (${(ours[4] / ours[1]).toFixed(2)}x)`);
+  if (!ok) process.exitCode = 1;
+}
