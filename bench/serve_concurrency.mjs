@@ -60,7 +60,9 @@ async function benchWeblm() {
   async function stream(prompt) {
     const r = await fetch(`${base}/v1/completions`, {
       method: 'POST', headers: {'Content-Type': 'application/json'},
-      body: JSON.stringify({prompt, max_tokens: nGen, temperature: 0, ignore_eos: true, stream: true,
+      // logprobs: 0 gives every token its own event: random weights over a byte-level vocabulary
+      // mostly produce pieces of UTF-8 characters, which stream as no text until they complete.
+      body: JSON.stringify({prompt, max_tokens: nGen, temperature: 0, ignore_eos: true, stream: true, logprobs: 0,
                             stream_options: {include_usage: true}})});
     if (!r.ok) throw new Error(`weblm serve answered ${r.status}: ${await r.text()}`);
     let first = 0, usage = null, buffer = '';

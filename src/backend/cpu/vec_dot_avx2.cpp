@@ -394,17 +394,21 @@ struct Floats {
 
 // AVX-512 gives the compiler 32 vector registers: enough accumulators for 4x4 tiles of 32-element
 // blocks, which halves the weight decoding per product.
+// Likewise 4 weight rows per float tile (whose activations, read again for every group of weight
+// rows, are what the prompt kernel waits on).
 #ifdef __AVX512F__
 constexpr int kBlocks32Acts = 4;
+constexpr int kFloatRows = 4;
 #else
 constexpr int kBlocks32Acts = 2;
+constexpr int kFloatRows = 2;
 #endif
 
 TileFn avx2_tile(DType weight) {
   switch (weight) {
-    case DType::F32: return run_micro_tiles<Floats<F32>, 2, 2, 4>;
-    case DType::F16: return run_micro_tiles<Floats<F16>, 2, 2, 4>;
-    case DType::BF16: return run_micro_tiles<Floats<BF16>, 2, 2, 4>;
+    case DType::F32: return run_micro_tiles<Floats<F32>, kFloatRows, 2, 4>;
+    case DType::F16: return run_micro_tiles<Floats<F16>, kFloatRows, 2, 4>;
+    case DType::BF16: return run_micro_tiles<Floats<BF16>, kFloatRows, 2, 4>;
     case DType::Q4_0: return run_micro_tiles<Blocks32<Q4_0>, 4, kBlocks32Acts>;
     case DType::Q4_1: return run_micro_tiles<Blocks32<Q4_1>, 4, kBlocks32Acts>;
     case DType::Q5_0: return run_micro_tiles<Blocks32<Q5_0>, 4, kBlocks32Acts>;

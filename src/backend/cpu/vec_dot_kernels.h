@@ -53,40 +53,37 @@ void dispatch_micro(const Tile& m) {
   Micro::template run<RW, RA>(m);
 }
 
-// Covers t with micro-tiles computed by Micro::run<RW, RA> of at most MW x MA rows. Weight rows
-// are the outer loop: a few weight rows stay in L1 while the activation rows (a small matrix)
-// stream from L2.
+// Covers t with micro-tiles computed by Micro::run<RW, RA> of at most MW x MA rows.
 //
-// A single activation row (decode) is all about streaming the weights: MW1 rows are read at once
-// from MW1 far-apart parts of the matrix, each walked sequentially. Interleaving adjacent rows
-// instead would zigzag inside 4 KiB pages and defeat the hardware prefetchers.
+// The weights stream through once: a group of weight rows is read from as many far-apart parts
+// of the matrix, each walked sequentially (interleaving adjacent rows would zigzag inside 4 KiB
+// pages and defeat the hardware prefetchers), and meets every activation row while it is in L1.
+// A few activation rows (decode, sequences decoding together, a draft being verified) then cost
+// little more than one. Fewer activation rows than MA leave accumulators for more weight rows
+// per group, up to MW1.
 template <class Micro, int MW, int MA, int MW1 = MW>
 void run_micro_tiles(const Tile& t) {
-  if (t.n_a == 1) {
-    const int part = t.n_w / MW1;
-    Tile m = t;
-    m.n_w = MW1;
-    m.w_stride = t.w_stride * part;
-    m.out_w_step = t.out_w_step * part;
-    for (int i = 0; i < part; ++i, m.w += t.w_stride, m.out += t.out_w_step) Micro::template run<MW1, 1>(m);
-    m.n_w = 1;
-    for (int i = part * MW1; i < t.n_w; ++i) {
-      m.w = t.w + static_cast<size_t>(i) * t.w_stride;
-      m.out = t.out + i * t.out_w_step;
-      Micro::template run<1, 1>(m);
-    }
-    return;
-  }
-  for (int i0 = 0; i0 < t.n_w; i0 += MW) {
+  const int rw = t.n_a <= MA ? std::max(1, std::min(MW1, MW * MA / t.n_a)) : MW;
+  const int part = t.n_w / rw;
+  auto cover = [&](Tile m) {  // m: n_w weight rows (part rows apart), every activation row
     for (int j0 = 0; j0 < t.n_a; j0 += MA) {
-      Tile m = t;
-      m.w = t.w + static_cast<size_t>(i0) * t.w_stride;
-      m.a = t.a + static_cast<size_t>(j0) * t.a_stride;
-      m.out = t.out + static_cast<size_t>(j0) * t.out_stride + i0 * t.out_w_step;
-      m.n_w = std::min(MW, t.n_w - i0);
-      m.n_a = std::min(MA, t.n_a - j0);
-      dispatch_micro<Micro, MW, MA>(m);
+      Tile c = m;
+      c.a = t.a + static_cast<size_t>(j0) * t.a_stride;
+      c.out = m.out + static_cast<size_t>(j0) * t.out_stride;
+      c.n_a = std::min(MA, t.n_a - j0);
+      dispatch_micro<Micro, MW1, MA>(c);
     }
+  };
+  Tile m = t;
+  m.n_w = rw;
+  m.w_stride = t.w_stride * part;
+  m.out_w_step = t.out_w_step * part;
+  for (int i = 0; i < part; ++i, m.w += t.w_stride, m.out += t.out_w_step) cover(m);
+  m.n_w = 1;
+  for (int i = part * rw; i < t.n_w; ++i) {
+    m.w = t.w + static_cast<size_t>(i) * t.w_stride;
+    m.out = t.out + i * t.out_w_step;
+    cover(m);
   }
 }
 
