@@ -345,12 +345,15 @@ bool Service::step() {
 
 void Service::start_generation(Job& job, const float* logits) {
   job.generating = true;
-  job.first_token = Clock::now();
   const int32_t n_prompt = static_cast<int32_t>(job.prompt.size());
   for (Choice& c : job.choices) {
     c.seq = c.index == 0 ? job.prompt_seq : engine_.kv().fork(job.prompt_seq, n_prompt);
-    if (options_.drafter) c.stream = options_.drafter->open();
+    if (options_.drafter) {
+      c.stream = options_.drafter->open();
+      options_.drafter->start(c.stream, job.prompt);
+    }
   }
+  job.first_token = Clock::now();  // the drafter's prompt counts as prompt time
   job.prompt_seq = -1;
   for (Choice& c : job.choices) advance(job, c, logits);
 }

@@ -18,6 +18,9 @@ class Drafter {
   // model's KV cache) key it by the id open() returns; close() gives that state back.
   virtual int32_t open() { return 0; }
   virtual void close(int32_t /*stream*/) {}
+  // The stream's prompt, once the target has processed it: a draft model reads it here, in the
+  // prompt phase, rather than at its first proposal in the middle of decoding.
+  virtual void start(int32_t /*stream*/, std::span<const int32_t> /*prompt*/) {}
 
   // Replaces `out` with at most `max_tokens` tokens guessed to follow `context` (every token of
   // the sequence so far, prompt included). Proposing nothing is always allowed.

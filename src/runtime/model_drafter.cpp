@@ -50,6 +50,19 @@ void ModelDrafter::close(int32_t stream) {
   s = Stream{};
 }
 
+void ModelDrafter::start(int32_t stream, std::span<const int32_t> prompt) {
+  Stream& s = streams_.at(static_cast<size_t>(stream));
+  if (s.seq < 0 || prompt.empty()) return;
+  try {
+    engine_.prefill(s.seq, prompt, false);
+    s.fed.assign(prompt.begin(), prompt.end());
+  } catch (const Error&) {
+    // Too long for the draft cache: the first proposal starts over from a window instead.
+    engine_.kv().truncate(s.seq, 0);
+    s = Stream{s.seq, 0, {}};
+  }
+}
+
 void ModelDrafter::propose(int32_t stream, std::span<const int32_t> context, int32_t max_tokens,
                            std::vector<int32_t>& out) {
   out.clear();

@@ -31,6 +31,7 @@ class ModelDrafter final : public Drafter {
 
   int32_t open() override;
   void close(int32_t stream) override;
+  void start(int32_t stream, std::span<const int32_t> prompt) override;
   void propose(int32_t stream, std::span<const int32_t> context, int32_t max_tokens,
                std::vector<int32_t>& out) override;
 
