@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev nlohmann-json3-dev libcpp-httplib-dev  # tests, JSON, HTTP server
   emscripten                                          # the wasm target
   python3 python3-numpy python3-sentencepiece         # tokenizer parity (SentencePiece reference)
+  python3-torch                                       # the HF import test's PyTorch reference (tools/train)
   unicode-data                                        # tokenizer tables (regeneration check)
   chromium                                            # headless browser tests of the wasm module
 )

@@ -8,34 +8,20 @@
 //   conversation's KV, a tok/s line per reply), and Ctrl-C interrupts a reply without leaving;
 // - `weblm run --chat` replies like the chat does.
 //   node cli.mjs --weblm build/src/cli/weblm --work DIR
-import {spawn, spawnSync} from 'node:child_process';
+import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {Template} from '@huggingface/jinja';
 import {readGguf, writeGguf} from '../cli/gguf.mjs';
+import {commandRunner, expect, expectEqual} from '../harness.mjs';
 
 const argv = process.argv.slice(2);
 const weblm = argv[argv.indexOf('--weblm') + 1];
 const work = argv[argv.indexOf('--work') + 1];
 fs.mkdirSync(work, {recursive: true});
 
-function run(args, input) {
-  const r = spawnSync(weblm, args, {input, encoding: 'utf8', maxBuffer: 64 << 20});
-  if (r.error) throw r.error;
-  return r;
-}
-function ok(args, input) {
-  const r = run(args, input);
-  if (r.status !== 0) throw new Error(`weblm ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r;
-}
-function check(cond, what) {
-  if (!cond) throw new Error(`FAILED: ${what}`);
-}
-function equal(actual, expected, what) {
-  const a = JSON.stringify(actual), e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`FAILED: ${what}\n  expected ${e}\n  got      ${a}`);
-}
+const {run, ok} = commandRunner(weblm);
+const check = expect, equal = expectEqual;
 const file = (name, content) => {
   const p = path.join(work, name);
   fs.writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));

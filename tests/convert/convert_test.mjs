@@ -1,7 +1,8 @@
 // weblm's Hugging Face import path against an independent reference: a tiny random Llama
 // checkpoint (tools/train/reference_forward.py make-tiny, saved as transformers saves one) is
-// converted to GGUF (f32 and f16); weblm's logits must match reference_forward.py's float64
-// forward pass of the HF checkpoint, and weblm's tokenization the sentencepiece tokenizer's.
+// converted to GGUF (f32 and f16); weblm's logits must match two float64 forward passes of the
+// HF checkpoint, reference_forward.py's numpy one and PyTorch's (tools/train/llama.py, the model
+// training uses), and weblm's tokenization the sentencepiece tokenizer's.
 // Damaged checkpoints must give an error naming the file and what is wrong.
 //   node convert_test.mjs --weblm build/src/cli/weblm --work DIR [--python /usr/bin/python3]
 import assert from 'node:assert/strict';
@@ -32,6 +33,18 @@ const refJson = path.join(work, 'ref.json');
 run(python, [reference, 'logits', hf, '--text', text, '--out', refJson]);
 const ref = JSON.parse(fs.readFileSync(refJson, 'utf8'));
 const nVocab = ref.logits[0].length;
+// The same positions through PyTorch (llama.py's model, the one training uses, in float64).
+const torchJson = path.join(work, 'torch.json');
+run(python, [reference, 'logits', hf, '--ids', ref.ids.join(','), '--torch', '--out', torchJson]);
+const torchLogits = JSON.parse(fs.readFileSync(torchJson, 'utf8')).logits;
+const maxDiffFrom = (ours, rows) => {
+  let maxDiff = 0;
+  rows.forEach((row, pos) => row.forEach((x, v) => {
+    const d = Math.abs(ours[pos * nVocab + v] - x);
+    maxDiff = d <= maxDiff ? maxDiff : d;  // NaN makes it NaN, which fails below
+  }));
+  return maxDiff;
+};
 
 // Max |difference| of a logit (logits span ~30 units). f32: only summation order differs from the
 // float64 reference. f16: weights rounded to f16 (and activations too, as ggml does).
@@ -45,13 +58,11 @@ for (const [type, tol] of Object.entries(TOLERANCE)) {
   run(weblm, ['logits', '-m', gguf, '--ids', ref.ids.join(','), '--out', out]);
   const ours = floats(out);
   assert.equal(ours.length, ref.ids.length * nVocab);
-  let maxDiff = 0;
-  ref.logits.forEach((row, pos) => row.forEach((x, v) => {
-    const d = Math.abs(ours[pos * nVocab + v] - x);
-    maxDiff = d <= maxDiff ? maxDiff : d;  // NaN makes it NaN, which fails below
-  }));
-  console.log(`${type}: ${ref.ids.length} positions, max |logit difference| ${maxDiff.toExponential(2)} (tolerance ${tol})`);
-  assert.ok(maxDiff <= tol, `${type}: logits differ from the reference by ${maxDiff}`);
+  const maxDiff = maxDiffFrom(ours, ref.logits), torchDiff = maxDiffFrom(ours, torchLogits);
+  console.log(`${type}: ${ref.ids.length} positions, max |logit difference| ${maxDiff.toExponential(2)} from numpy, ` +
+              `${torchDiff.toExponential(2)} from PyTorch (tolerance ${tol})`);
+  assert.ok(maxDiff <= tol, `${type}: logits differ from the numpy reference by ${maxDiff}`);
+  assert.ok(torchDiff <= tol, `${type}: logits differ from PyTorch's by ${torchDiff}`);
 }
 
 // Damaged checkpoints: a copy of the good one with one edit each.

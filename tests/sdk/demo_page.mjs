@@ -9,16 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {launchChromium} from '../wasm/server.mjs';
+import {check, cliArgs, finish} from '../harness.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
-  a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc, []));
+const args = cliArgs();
 fs.mkdirSync(args.work, {recursive: true});
-
-let failures = 0;
-function check(ok, line) {
-  if (!ok) failures++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${line}`);
-}
 
 const model = path.join(args.work, 'demo-tiny.gguf');
 execFileSync(args.weblm, ['gen-model', '--arch', 'llama', '--type', 'q8_0', '--dim', '64', '--layers', '2', '--heads', '4',
@@ -106,5 +100,4 @@ try {
   await browser.close();
   demo.kill();
 }
-console.log(failures ? `${failures} checks FAILED` : 'weblm demo serves a working chat page');
-process.exit(failures ? 1 : 0);
+finish('weblm demo serves a working chat page');

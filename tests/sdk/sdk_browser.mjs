@@ -13,18 +13,12 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 import {launchChromium, serve} from '../wasm/server.mjs';
+import {check, cliArgs, finish} from '../harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
-  a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc, []));
+const args = cliArgs();
 fs.mkdirSync(args.work, {recursive: true});
-
-let failures = 0;
-function check(ok, line) {
-  if (!ok) failures++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${line}`);
-}
 
 // Tiny models: WebGPU on SwiftShader is slow. q8_0 for the CPU checks; f32 for the WebGPU/CPU
 // comparison, where only the backends' arithmetic may differ (q8_0 activations are quantized
@@ -300,5 +294,4 @@ try {
   await browser.close();
   await server.close();
 }
-console.log(failures ? `${failures} checks FAILED` : 'the SDK works in Chromium');
-process.exit(failures ? 1 : 0);
+finish('the SDK works in Chromium');

@@ -10,20 +10,14 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 import {openWebGpu} from '../webgpu/webgpu_node.mjs';
+import {check, cliArgs, finish} from '../harness.mjs';
 
 const gpu = await openWebGpu();  // first: it may re-run this process with the driver's environment
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const {CreateEngine, ModelNotLoadedError, Sha256} = await import(path.resolve(here, '../../sdk/dist/index.js'));
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
-  a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc, []));
+const args = cliArgs();
 fs.mkdirSync(args.work, {recursive: true});
-
-let failures = 0;
-function check(ok, line) {
-  if (!ok) failures++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${line}`);
-}
 
 // SHA-256 against node:crypto: lengths around the 64-byte block and padding edges, fed in
 // random splits.
@@ -93,5 +87,4 @@ for (const backend of ['webgpu', 'cpu']) {
 }
 check(answers.webgpu.backend === 'webgpu' && answers.cpu.backend === 'cpu' && answers.webgpu.text === answers.cpu.text,
       `Node WebGPU (npm webgpu) = CPU at temperature 0: ${JSON.stringify(answers.webgpu.text)}`);
-console.log(failures ? `${failures} checks FAILED` : 'the SDK works in Node');
-process.exit(failures ? 1 : 0);
+finish('the SDK works in Node');

@@ -10,20 +10,14 @@ import {pathToFileURL} from 'node:url';
 
 import {nodeFileSource, requestGpuDevice, Weblm} from '../../js/weblm.mjs';
 import {openWebGpu} from '../webgpu/webgpu_node.mjs';
+import {check, cliArgs, finish} from '../harness.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
-  a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc, []));
+const args = cliArgs();
 fs.mkdirSync(args.work, {recursive: true});
 const target = path.join(args.work, 'llama.gguf'), copy = path.join(args.work, 'llama-q4_0.gguf');
 execFileSync(args.weblm, ['gen-model', '--arch', 'llama', '--dim', '128', '--layers', '2', '--seed', '3', '-o', target],
              {stdio: 'ignore'});
 execFileSync(args.weblm, ['quantize', target, copy, 'q4_0'], {stdio: 'ignore'});
-
-let failures = 0;
-function check(ok, line) {
-  if (!ok) failures++;
-  console.log(`${line}${ok ? '' : '  FAIL'}`);
-}
 
 const dist = args.dist ? pathToFileURL(path.resolve(args.dist) + '/').href : undefined;
 let webgpuDevice;
@@ -73,7 +67,4 @@ try {
   refused = e.message;
 }
 check(/draft_session/.test(refused), `draft without a session refused: ${refused}`);
-if (failures) {
-  console.log(`${failures} failed`);
-  process.exit(1);
-}
+finish('speculative decoding in the wasm module: same output as plain decoding');

@@ -10,11 +10,11 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 import {launchChromium, serve} from './server.mjs';
+import {check, cliArgs, finish} from '../harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
-  a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc, []));
+const args = cliArgs();
 const work = args.work;
 fs.mkdirSync(work, {recursive: true});
 
@@ -39,12 +39,6 @@ function maxDiff(ours, ref) {
     m = d <= m ? m : Number.isNaN(d) ? Infinity : d;
   }
   return m;
-}
-
-let failures = 0;
-function check(ok, line) {
-  if (!ok) failures++;
-  console.log(`${line}${ok ? '' : '  FAIL'}`);
 }
 
 const models = MODELS.map(([arch, type, tol], i) => {
@@ -111,5 +105,4 @@ try {
   await browser.close();
   await server.close();
 }
-console.log(failures ? `${failures} checks FAILED` : 'the wasm module in Chromium agrees with the native engine');
-process.exit(failures ? 1 : 0);
+finish('the wasm module in Chromium agrees with the native engine');

@@ -9,11 +9,11 @@ import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {check, cliArgs, finish} from '../harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.join(here, '../../js/node/weblm-wasm.mjs');
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
-  a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc, []));
+const args = cliArgs();
 const weblm = args.weblm;
 const work = args.work;
 fs.mkdirSync(work, {recursive: true});
@@ -64,12 +64,6 @@ function compare(ours, ref, rows, tol) {
     if (best - second > 2 * tol && ourId !== bestId) argmaxBad++;
   }
   return [maxDiff, argmaxBad];
-}
-
-let failures = 0;
-function check(ok, line) {
-  if (!ok) failures++;
-  console.log(`${line}${ok ? '' : '  FAIL'}`);
 }
 
 const model = (arch, type) => path.join(work, `${arch}-${type}.gguf`);
@@ -162,5 +156,4 @@ for (const arch of ARCHS) {
   }
 }
 
-console.log(failures ? `${failures} checks FAILED` : 'the wasm build agrees with the native engine');
-process.exit(failures ? 1 : 0);
+finish('the wasm build agrees with the native engine');

@@ -7,20 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {nodeFileSource, Weblm} from '../../js/weblm.mjs';
+import {check, cliArgs, finish} from '../harness.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
-  a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc, []));
+const args = cliArgs();
 fs.mkdirSync(args.work, {recursive: true});
 const model = path.join(args.work, 'qwen3-q8_0.gguf');
 execFileSync(args.weblm, ['gen-model', '--arch', 'qwen3', '--type', 'q8_0', '--vocab', 'bpe', '--dim', '256', '--heads', '4',
                           '--kv-heads', '2', '--ff', '512', '--layers', '2', '--n-vocab', '384', '--seed', '5', '-o', model],
              {stdio: 'ignore'});
-
-let failures = 0;
-function check(ok, line) {
-  if (!ok) failures++;
-  console.log(`${line}${ok ? '' : '  FAIL'}`);
-}
 
 const weblm = await Weblm.load({threads: 2});
 const session = await weblm.loadModel(await nodeFileSource(model), {backend: 'cpu', nCtx: 256, nSeqMax: 4, name: 'qwen3-q8_0.gguf'});
@@ -69,5 +63,4 @@ service.cancel(long.id);
 const cancelled = await long.done;
 check(cancelled.response.choices[0].finish_reason === 'cancelled', `cancel: ${cancelled.response.choices[0].finish_reason}`);
 
-console.log(failures ? `${failures} checks FAILED` : 'the service answers through the wasm module');
-process.exit(failures ? 1 : 0);
+finish('the service answers through the wasm module');

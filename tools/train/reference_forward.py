@@ -7,6 +7,7 @@ oracle that weblm's HF -> GGUF conversion is tested against.
       logits of every position: JSON {"ids": [...], "logits": [[vocab floats] per position]},
       and/or raw little-endian float32 [n_ids, vocab]. --text is tokenized with the model's
       tokenizer.model the way llama.cpp does (BOS, special tokens parsed).
+      --torch: the same logits from llama.py's PyTorch model (float64) instead of numpy.
   reference_forward.py make-tiny OUT_DIR [--seed 0]
       a tiny random checkpoint (dim 64, 2 layers, 4 heads, 2 kv heads, untied, its own ~320-piece
       sentencepiece vocabulary with the chat tokens) in the same file format as the real model,
@@ -131,6 +132,14 @@ def make_tiny(out_dir, seed):
     save_hf(cfg, tensors, out_dir, tok)
 
 
+def torch_forward(model_dir, ids):
+    import torch
+    from llama import load_hf
+    model = load_hf(model_dir).double().eval()
+    with torch.no_grad():
+        return model(torch.tensor([ids]))[0].numpy()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -141,6 +150,8 @@ def main():
     src.add_argument("--text", help="text to tokenize with the model's tokenizer (BOS added)")
     lg.add_argument("--out", help="JSON output file (default: stdout)")
     lg.add_argument("--bin", help="raw float32 little-endian [n_ids, vocab] output file")
+    lg.add_argument("--torch", action="store_true",
+                    help="run the PyTorch model of llama.py (the one training uses) in float64 instead")
     tiny = sub.add_parser("make-tiny")
     tiny.add_argument("out_dir")
     tiny.add_argument("--seed", type=int, default=0)
@@ -151,7 +162,7 @@ def main():
         return
     cfg, w = load(args.model_dir)
     ids = [int(t) for t in args.ids.split(",")] if args.ids else tokenize(args.model_dir, args.text)
-    logits = forward(cfg, w, ids)
+    logits = torch_forward(args.model_dir, ids) if args.torch else forward(cfg, w, ids)
     if args.bin:
         logits.astype("<f4").tofile(args.bin)
     if args.out or not args.bin:
