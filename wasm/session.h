@@ -16,14 +16,14 @@
 namespace weblm::wasm {
 
 struct SessionOptions {
-  int32_t n_ctx = 2048;       // positions per sequence; 0 = min(4096, the model's)
+  int32_t n_ctx = 0;          // positions per sequence; 0 = min(4096, the model's), as natively
   int32_t n_batch = 512;      // tokens per forward pass
   int32_t n_seq_max = 1;      // sequences that may hold KV at once
   int32_t threads = 1;        // CPU backend threads (the JS host sizes its worker pool to match)
   BackendChoice backend = BackendChoice::Auto;
   std::string name = "model.gguf";  // for error messages
 
-  // From {"n_ctx": 2048, "n_batch": 512, "n_seq_max": 1, "threads": 4, "backend": "auto",
+  // From {"n_ctx": 0, "n_batch": 512, "n_seq_max": 1, "threads": 4, "backend": "auto",
   // "name": "x.gguf"} (every key optional); Error naming an unknown key or a bad value.
   static SessionOptions from_json(const nlohmann::json& j);
 };
