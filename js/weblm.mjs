@@ -23,14 +23,17 @@ export async function hardwareThreads() {
   return globalThis.navigator?.hardwareConcurrency || 1;
 }
 
-// Whether the threaded build can run here (shared memory: Node, or a cross-origin isolated page).
+// Whether the threaded build can run here (shared memory: Node, or a cross-origin isolated page
+// or worker that can start workers; a Service Worker cannot).
 export function threadsAvailable() {
-  return typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
+  return typeof SharedArrayBuffer === 'function' &&
+         (isNode || (globalThis.crossOriginIsolated === true && typeof globalThis.Worker === 'function'));
 }
 
-// A GGUF to stream into the module: its size and its bytes in chunks of any size.
-export function fileSource(size, chunks) {
-  return {size, chunks};
+// A GGUF to stream into the module: its size and its bytes in chunks of any size; `parts`: the
+// sizes of its files when it comes as several (a gguf-split model, or pieces of one file).
+export function fileSource(size, chunks, parts) {
+  return {size, chunks, ...(parts && {parts})};
 }
 
 // A GGUF from a fetch() Response, streamed (the server must send Content-Length).
@@ -105,6 +108,9 @@ export class Weblm {
   // options.singleThread: force the single-thread build.
   // options.webgpuDevice: a GPUDevice for the WebGPU backend (see requestGpuDevice); or set
   //   weblm.webgpuDevice later, before loadModel.
+  // options.singleThreadFactory: the single-thread build's module factory (weblm-st.mjs's default
+  //   export), imported statically by the caller: a Service Worker cannot import() at run time.
+  //   Its .wasm is still found in options.dist.
   static async load(options = {}) {
     const dist = new URL(options.dist ?? '../build-wasm/dist/', import.meta.url);
     if (!dist.href.endsWith('/')) dist.href += '/';
@@ -119,7 +125,13 @@ export class Weblm {
       const fs = await import('node:fs/promises');
       moduleOptions.wasmBinary = await fs.readFile(new URL(`${name}.wasm`, dist));
     }
-    const {default: create} = await import(new URL(`${name}.mjs`, dist).href);
+    let create;
+    if (!threaded && options.singleThreadFactory) {
+      create = options.singleThreadFactory;
+      moduleOptions.locateFile = (file) => new URL(file, dist).href;
+    } else {
+      ({default: create} = await import(new URL(`${name}.mjs`, dist).href));
+    }
     return new Weblm(await create(moduleOptions), {threads, threaded, build: name});
   }
 
@@ -170,6 +182,7 @@ export class Weblm {
       ...(options.nCtx !== undefined && {n_ctx: options.nCtx}),
       ...(options.nBatch !== undefined && {n_batch: options.nBatch}),
       ...(options.nSeqMax !== undefined && {n_seq_max: options.nSeqMax}),
+      ...(source.parts?.length > 1 && {parts: source.parts}),
     });
     const handle = this.withString(json, (p) => m._weblm_session_create(file, source.size, p)) >>> 0;
     if (!handle) this.#fail();

@@ -11,19 +11,26 @@ namespace weblm::wasm {
 
 namespace {
 
-ModelOnBackend on_cpu(std::span<const uint8_t> bytes, const std::string& name, int threads, std::string reason) {
+struct ModelBytes {
+  std::span<const uint8_t> bytes;
+  std::span<const uint64_t> parts;
+  const std::string& name;
+  GgufFile parse() const { return parts.empty() ? GgufFile::parse(bytes, name) : GgufFile::parse_parts(bytes, parts, name); }
+};
+
+ModelOnBackend on_cpu(const ModelBytes& file, int threads, std::string reason) {
   ModelOnBackend m;
   m.backend = std::make_unique<CpuBackend>(threads);
-  m.model = std::make_unique<Model>(GgufFile::parse(bytes, name), *m.backend);
+  m.model = std::make_unique<Model>(file.parse(), *m.backend);
   m.kind = "cpu";
   m.reason = std::move(reason);
   return m;
 }
 
 // Throws Error with the reason WebGPU cannot run this file.
-ModelOnBackend on_webgpu(std::span<const uint8_t> bytes, const std::string& name) {
+ModelOnBackend on_webgpu(const ModelBytes& bytes) {
 #if WEBLM_HAS_WEBGPU
-  GgufFile file = GgufFile::parse(bytes, name);
+  GgufFile file = bytes.parse();
   ModelOnBackend m;
   m.backend = create_webgpu_backend(file);
   m.model = std::make_unique<Model>(std::move(file), *m.backend);
@@ -43,14 +50,15 @@ BackendChoice parse_backend_choice(std::string_view name) {
   fail("unknown backend '", name, "' (expected webgpu, cpu or auto)");
 }
 
-ModelOnBackend load_model(std::span<const uint8_t> bytes, const std::string& name, BackendChoice choice,
-                          int cpu_threads) {
+ModelOnBackend load_model(std::span<const uint8_t> bytes, std::span<const uint64_t> parts, const std::string& name,
+                          BackendChoice choice, int cpu_threads) {
+  const ModelBytes file{bytes, parts, name};
   switch (choice) {
     case BackendChoice::Cpu:
-      return on_cpu(bytes, name, cpu_threads, "the CPU backend was requested");
+      return on_cpu(file, cpu_threads, "the CPU backend was requested");
     case BackendChoice::WebGpu: {
       try {
-        ModelOnBackend m = on_webgpu(bytes, name);
+        ModelOnBackend m = on_webgpu(file);
         m.reason = "the WebGPU backend was requested";
         return m;
       } catch (const Error& e) {
@@ -61,11 +69,11 @@ ModelOnBackend load_model(std::span<const uint8_t> bytes, const std::string& nam
       break;
   }
   try {
-    ModelOnBackend m = on_webgpu(bytes, name);
+    ModelOnBackend m = on_webgpu(file);
     m.reason = "auto: a WebGPU device is available and the model fits on it";
     return m;
   } catch (const Error& e) {
-    return on_cpu(bytes, name, cpu_threads, str_cat("auto: WebGPU unavailable (", e.what(), ")"));
+    return on_cpu(file, cpu_threads, str_cat("auto: WebGPU unavailable (", e.what(), ")"));
   }
 }
 

@@ -39,9 +39,10 @@ struct ModelOnBackend {
 };
 
 // Parses the GGUF in `bytes` (which must outlive the result: the CPU backend reads weights in
-// place) and loads it on the chosen backend. Errors name the file; with `webgpu` forced, a
-// WebGPU failure is the error, with `auto` it is the reason for the CPU fallback.
-ModelOnBackend load_model(std::span<const uint8_t> bytes, const std::string& name, BackendChoice choice,
-                          int cpu_threads);
+// place; `parts`: the sizes of its files when there are several, see GgufFile::parse_parts) and
+// loads it on the chosen backend. Errors name the file; with `webgpu` forced, a WebGPU failure
+// is the error, with `auto` it is the reason for the CPU fallback.
+ModelOnBackend load_model(std::span<const uint8_t> bytes, std::span<const uint64_t> parts, const std::string& name,
+                          BackendChoice choice, int cpu_threads);
 
 }  // namespace weblm::wasm

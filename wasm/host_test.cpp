@@ -79,10 +79,10 @@ TEST(SamplingJson, RejectsBadInputNamingTheKey) {
 TEST(BackendChoice, ExplainsWhatCannotLoad) {
   const std::vector<uint8_t> junk = {'G', 'G', 'U', 'F', 3, 0};
   for (BackendChoice choice : {BackendChoice::Cpu, BackendChoice::Auto}) {
-    EXPECT_NE(error_of([&] { load_model(junk, "junk.gguf", choice, 1); }).find("junk.gguf"), std::string::npos);
+    EXPECT_NE(error_of([&] { load_model(junk, {}, "junk.gguf", choice, 1); }).find("junk.gguf"), std::string::npos);
   }
   if (!kHasWebGpu) {
-    EXPECT_EQ(error_of([&] { load_model(junk, "junk.gguf", BackendChoice::WebGpu, 1); }),
+    EXPECT_EQ(error_of([&] { load_model(junk, {}, "junk.gguf", BackendChoice::WebGpu, 1); }),
               "WebGPU backend requested but unavailable: this build of the module has no WebGPU backend");
   }
 }

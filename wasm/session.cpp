@@ -31,8 +31,14 @@ SessionOptions SessionOptions::from_json(const nlohmann::json& j) {
     } else if (key == "name") {
       if (!v.is_string()) fail("session option name must be a string, got ", v.dump());
       o.name = v.get<std::string>();
+    } else if (key == "parts") {
+      if (!v.is_array()) fail("session option parts must be an array of sizes, got ", v.dump());
+      for (const auto& size : v) {
+        if (!size.is_number_unsigned()) fail("session option parts must be an array of sizes, got ", v.dump());
+        o.parts.push_back(size.get<uint64_t>());
+      }
     } else {
-      fail("unknown session option '", key, "' (expected n_ctx, n_batch, n_seq_max, threads, backend, name)");
+      fail("unknown session option '", key, "' (expected n_ctx, n_batch, n_seq_max, threads, backend, name, parts)");
     }
   }
   return o;
@@ -44,7 +50,7 @@ Session::Session(uint8_t* file, size_t size, const SessionOptions& options)
   threads_ = 1;  // the single-thread build: no workers to run a pool on
 #endif
   const std::span<const uint8_t> bytes(file_.get(), size);
-  loaded_ = load_model(bytes, options.name, options.backend, threads_);
+  loaded_ = load_model(bytes, options.parts, options.name, options.backend, threads_);
   tokenizer_ = std::make_unique<Tokenizer>(Vocab::from_gguf(loaded_.model->file()));
   EngineOptions eo;
   eo.n_ctx = options.n_ctx > 0 ? options.n_ctx

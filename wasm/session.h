@@ -22,9 +22,10 @@ struct SessionOptions {
   int32_t threads = 1;        // CPU backend threads (the JS host sizes its worker pool to match)
   BackendChoice backend = BackendChoice::Auto;
   std::string name = "model.gguf";  // for error messages
+  std::vector<uint64_t> parts;      // the files' sizes when the bytes are several (a split model)
 
   // From {"n_ctx": 0, "n_batch": 512, "n_seq_max": 1, "threads": 4, "backend": "auto",
-  // "name": "x.gguf"} (every key optional); Error naming an unknown key or a bad value.
+  // "name": "x.gguf", "parts": [size, ...]} (every key optional); Error naming an unknown key or a bad value.
   static SessionOptions from_json(const nlohmann::json& j);
 };
 

@@ -26,14 +26,15 @@ execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc
 
 const esbuild = await import('esbuild');
 await esbuild.build({
-  entryPoints: {index: path.join(sdk, 'src/index.ts'), worker: path.join(sdk, 'src/worker.ts')},
+  entryPoints: {index: path.join(sdk, 'src/index.ts'), worker: path.join(sdk, 'src/worker.ts'),
+                'service-worker': path.join(sdk, 'src/service_worker.ts')},
   outdir: dist,
   bundle: true,
   format: 'esm',
   target: 'es2022',
   platform: 'neutral',
   external: ['node:*'],  // js/weblm.mjs imports Node built-ins only when running in Node
-  alias: {'weblm-core': path.join(root, 'js/weblm.mjs')},
+  alias: {'weblm-core': path.join(root, 'js/weblm.mjs'), 'weblm-core-st': path.join(wasmDist, 'weblm-st.mjs')},
   sourcemap: true,
   logLevel: 'warning',
 });

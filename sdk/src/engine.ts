@@ -73,6 +73,10 @@ export class Engine implements EngineInterface {
   readonly chat = {completions: {create: (request: any) => this.#create('chat.completions', request)} as ChatCompletions};
   readonly completions = {create: (request: any) => this.#create('completions', request)} as Completions;
 
+  // singleThreadFactory: the single-thread wasm build's factory, imported statically (a Service
+  // Worker cannot import() at run time; see service_worker.ts).
+  constructor(readonly options: {singleThreadFactory?: unknown} = {}) {}
+
   get info(): LoadedModelInfo | null {
     return this.#info;
   }
@@ -94,7 +98,7 @@ export class Engine implements EngineInterface {
     })();
     let session: Session;
     try {
-      session = await weblm.loadModel({size: opened.size, chunks}, {
+      session = await weblm.loadModel({size: opened.size, chunks, parts: opened.parts}, {
         backend: backend.name, name: opened.id, nCtx: config.contextWindowSize, nSeqMax: config.maxConcurrentRequests ?? 4,
         ...(config.threads && {threads: Math.min(config.threads, weblm.threads)}),
       });
@@ -143,7 +147,8 @@ export class Engine implements EngineInterface {
   // --- internals ----------------------------------------------------------------------------
 
   #module(config: EngineConfig): Promise<Weblm> {
-    this.#weblm ??= Weblm.load({dist: config.wasmUrl ?? new URL('./wasm/', import.meta.url), threads: config.threads});
+    this.#weblm ??= Weblm.load({dist: config.wasmUrl ?? new URL('./wasm/', import.meta.url), threads: config.threads,
+                                singleThreadFactory: this.options.singleThreadFactory});
     return this.#weblm;
   }
 

@@ -11,13 +11,14 @@ export interface OpenedModel {
   id: string;
   key: string;  // identifies the bytes (the URLs, or the file's name/size/date)
   size: number;
+  parts?: number[];  // the files' sizes (URL arrays: gguf-split parts, or pieces of one file)
   fromCache: boolean;
   meter: ProgressMeter;
   chunks: AsyncIterable<Uint8Array>;
 }
 
 export function normalizeModel(model: ModelSource): ModelRecord {
-  if (typeof model === 'string') return {url: model};
+  if (typeof model === 'string' || Array.isArray(model)) return {url: model};
   if (typeof Blob === 'function' && model instanceof Blob) return {file: model};
   const record = model as ModelRecord;
   if (!record.url && !record.file) throw new TypeError('a model needs a url (or an array of urls) or a file');
@@ -173,7 +174,7 @@ export async function openModel(model: ModelSource, cache: ModelCache | null,
   meter.report(ModelCache.storedBytes(shards[0].manifest) > 0 || !missing ? 'cache' : 'download');
   return {
     id: record.id ?? baseName(urls[0]).replace(/(-0+1-of-\d+)?\.gguf$/, ''), key: urls.join(' '), size,
-    fromCache: missing === 0, meter,
+    parts: shards.map((s) => s.size), fromCache: missing === 0, meter,
     chunks: withIntegrity(record, urls, (async function* () {
       for (const s of shards) yield* urlChunks(s.url, s.size, s.manifest, cache, meter, signal);
     })(), cache),

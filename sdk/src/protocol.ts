@@ -4,7 +4,7 @@
 // Errors cross as {name, message, ...} and are rebuilt as the same typed error classes.
 import {ERROR_CLASSES, RequestError, WeblmError} from './errors.js';
 
-export type Op = 'reload' | 'abort' | 'create' | 'interrupt' | 'resetChat' | 'unload' | 'runtimeStats';
+export type Op = 'reload' | 'abort' | 'create' | 'interrupt' | 'resetChat' | 'unload' | 'runtimeStats' | 'keepAlive';
 
 export interface Request {
   id: number;

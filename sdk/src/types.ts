@@ -1,9 +1,10 @@
 // The package's public types: what a model is, how an engine is configured, what progress and
 // statistics look like. Requests and responses follow OpenAI's JSON shapes as they are.
 
-// A GGUF to load: a URL, several URLs whose bytes concatenate to one GGUF (a file split with
-// `split -b`), or a local File/Blob (from <input type=file>, or fs.openAsBlob in Node).
-export type ModelSource = string | Blob | ModelRecord;
+// A GGUF to load: a URL; several URLs, in order: the parts of a split model (llama.cpp's
+// gguf-split, or `weblm split`: PREFIX-00001-of-0000N.gguf ...) or pieces of one file cut
+// anywhere (`split -b`); or a local File/Blob (from <input type=file>, or fs.openAsBlob in Node).
+export type ModelSource = string | string[] | Blob | ModelRecord;
 
 export interface ModelRecord {
   url?: string | string[];

@@ -3,6 +3,7 @@
 export interface ModelSource {
   size: number;
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  parts?: number[];
 }
 export interface GpuDeviceResult {
   device: object | null;
@@ -47,7 +48,8 @@ export class Session {
   dispose(): void;
 }
 export class Weblm {
-  static load(options?: {dist?: string | URL; threads?: number; singleThread?: boolean; webgpuDevice?: object}): Promise<Weblm>;
+  static load(options?: {dist?: string | URL; threads?: number; singleThread?: boolean; webgpuDevice?: object;
+                         singleThreadFactory?: unknown}): Promise<Weblm>;
   threads: number;
   build: string;
   buildInfo: {webgpu: boolean; threads: boolean};

@@ -65,6 +65,11 @@ export class WebWorkerEngine implements EngineInterface {
     return Promise.resolve(queue);
   }
 
+  // A message that needs no reply (a Service Worker counts it as activity).
+  protected keepAlive(): void {
+    this.#post(this.#nextId++, 'keepAlive');
+  }
+
   #post(id: number, op: Op, args?: unknown): void {
     this.#endpoint.postMessage({id, op, args});
   }

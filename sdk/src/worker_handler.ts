@@ -5,10 +5,21 @@
 import {Engine} from './engine.js';
 import {serializeError, type Endpoint, type Reply, type Request} from './protocol.js';
 
+// What a reload asked for: URLs, or a file's name, size and date, and the config.
+function loadKey({model, config}: {model: any; config: unknown}): string {
+  const file = typeof Blob === 'function' && (model instanceof Blob || model?.file instanceof Blob) ? (model.file ?? model) : null;
+  const source = file ? {name: file.name, size: file.size, lastModified: file.lastModified} : model;
+  return JSON.stringify({source, config});
+}
+const loadedKeys = new WeakMap<Engine, string>();
+
 export class EngineHandler {
   #aborts = new Map<number, AbortController>();
 
-  constructor(readonly endpoint: Pick<Endpoint, 'postMessage'>, readonly engine: Engine = new Engine()) {}
+  // keepLoaded: a reload of the model already loaded (same URLs or file, same config) keeps it
+  // (the Service Worker's engine outlives the pages that load it).
+  constructor(readonly endpoint: Pick<Endpoint, 'postMessage'>, readonly engine: Engine = new Engine(),
+              readonly keepLoaded = false) {}
 
   onmessage(event: MessageEvent): void {
     void this.handle(event.data as Request);
@@ -20,12 +31,17 @@ export class EngineHandler {
       let result: unknown = null;
       switch (op) {
         case 'reload': {
+          if (this.keepLoaded && this.engine.info && loadKey(args) === loadedKeys.get(this.engine)) {
+            result = this.engine.info;
+            break;
+          }
           const abort = new AbortController();
           this.#aborts.set(id, abort);
           try {
             result = await this.engine.reload(args.model, {
               ...args.config, signal: abort.signal, initProgressCallback: (progress) => reply({progress}),
             });
+            loadedKeys.set(this.engine, loadKey(args));
           } finally {
             this.#aborts.delete(id);
           }
@@ -36,6 +52,8 @@ export class EngineHandler {
           return;
         case 'interrupt':
           this.engine.interruptGenerate();
+          return;
+        case 'keepAlive':  // a message is all it takes: it restarts a Service Worker's idle timer
           return;
         case 'create': {
           const api: {create(request: unknown): Promise<unknown>} =

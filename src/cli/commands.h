@@ -15,6 +15,7 @@ int logits_command(const Argv& argv);
 int tokenize_command(const Argv& argv);
 int gen_model_command(const Argv& argv);
 int quantize_command(const Argv& argv);
+int split_command(const Argv& argv);
 int bench_command(const Argv& argv);
 int chat_command(const Argv& argv);
 int template_command(const Argv& argv);

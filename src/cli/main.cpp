@@ -19,6 +19,7 @@ const std::map<std::string, std::pair<Command, const char*>>& commands() {
       {"tokenize", {tokenize_command, "print token ids: tokenize -m MODEL (-p TEXT | -f FILE)"}},
       {"gen-model", {gen_model_command, "write a random-weight GGUF: gen-model --arch llama --type q4_0 -o FILE"}},
       {"quantize", {quantize_command, "quantize a GGUF: quantize IN OUT TYPE"}},
+      {"split", {split_command, "split a GGUF into N files (llama.cpp's gguf-split format): split IN OUT_PREFIX --parts N"}},
       {"bench", {bench_command, "measure speed: bench -m MODEL [-p 512] [-n 128] [-t THREADS] [--json]"}},
       {"chat", {chat_command, "chat in the terminal: chat -m MODEL [--system TEXT] [--temp T] ..."}},
       {"template", {template_command, "print a rendered chat prompt: template -m MODEL --messages FILE.json [--tools FILE.json]"}},

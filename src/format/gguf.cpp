@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <array>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -214,6 +215,79 @@ GgufFile& GgufFile::operator=(GgufFile&&) noexcept = default;
 GgufFile::~GgufFile() = default;
 
 GgufFile GgufFile::open(const std::string& path) {
+  GgufFile f = open_one(path);
+  const int64_t count = f.split_count();
+  if (count <= 1) return f;
+  // PREFIX-00001-of-0000N.gguf: the other parts are PREFIX-0000i-of-0000N.gguf.
+  const std::string tail = gguf_split_path("", 0, static_cast<int>(count));
+  if (path.size() <= tail.size() || path.compare(path.size() - tail.size(), tail.size(), tail) != 0)
+    fail(path, ": part 1 of a model split in ", count, " files, but not named PREFIX", tail,
+         ", so its other parts cannot be found");
+  const std::string prefix = path.substr(0, path.size() - tail.size());
+  for (int i = 1; i < count; ++i) f.join(open_one(gguf_split_path(prefix, i, static_cast<int>(count))));
+  f.check_split_complete();
+  return f;
+}
+
+GgufFile GgufFile::parse_parts(std::span<const uint8_t> bytes, std::span<const uint64_t> part_sizes, std::string name) {
+  uint64_t total = 0;
+  for (uint64_t s : part_sizes) total += s;
+  if (part_sizes.empty() || total != bytes.size())
+    fail(name, ": the parts' sizes add up to ", total, " bytes, but ", bytes.size(), " bytes were given");
+  const bool split = part_sizes.size() > 1 && part_sizes[1] >= 4 && std::memcmp(bytes.data() + part_sizes[0], "GGUF", 4) == 0;
+  if (!split) return parse(bytes, std::move(name));
+  GgufFile f = parse(bytes.first(static_cast<size_t>(part_sizes[0])), name);
+  if (f.split_count() != static_cast<int64_t>(part_sizes.size()))
+    fail(name, ": ", part_sizes.size(), " files were given, but the first announces ", f.split_count(), " (split.count)");
+  size_t at = static_cast<size_t>(part_sizes[0]);
+  for (size_t i = 1; i < part_sizes.size(); ++i) {
+    f.join(parse(bytes.subspan(at, static_cast<size_t>(part_sizes[i])), str_cat(name, " part ", i + 1)));
+    at += static_cast<size_t>(part_sizes[i]);
+  }
+  f.check_split_complete();
+  return f;
+}
+
+int64_t GgufFile::split_count() const {
+  const int64_t count = get_int("split.count", 1);
+  if (count < 1 || count > 65535) fail(name_, ": split.count ", count, " is out of range");
+  const int64_t no = get_int("split.no", 0);
+  if (parts_.empty() && no != 0)
+    fail(name_, " is part ", no + 1, " of a model split in ", count, " files: open the first part (",
+         gguf_split_path("PREFIX", 0, static_cast<int>(count)), ")");
+  return count;
+}
+
+void GgufFile::join(GgufFile part) {
+  const int64_t index = static_cast<int64_t>(parts_.size()) + 1;
+  const int64_t count = get_int("split.count", 1);
+  if (part.get_int("split.no", -1) != index || part.get_int("split.count", -1) != count)
+    fail(part.name_, ": expected part ", index + 1, " of ", count, " of ", name_, " (split.no ", index, "), but it says part ",
+         part.get_int("split.no", -1) + 1, " of ", part.get_int("split.count", -1));
+  std::unordered_set<std::string_view> names;
+  for (const GgufTensorInfo& t : tensors_) names.insert(t.name);
+  for (GgufTensorInfo& t : part.tensors_) {
+    if (names.count(t.name)) fail(part.name_, ": tensor '", t.name, "' is also in an earlier part");
+    t.part = static_cast<uint16_t>(index);
+    tensors_.push_back(std::move(t));
+  }
+  part.tensors_.clear();
+  parts_.push_back(std::move(part));
+}
+
+void GgufFile::check_split_complete() const {
+  const int64_t announced = get_int("split.tensors.count", static_cast<int64_t>(tensors_.size()));
+  if (announced != static_cast<int64_t>(tensors_.size()))
+    fail(name_, ": the ", parts_.size() + 1, " parts hold ", tensors_.size(), " tensors, split.tensors.count says ", announced);
+}
+
+std::string gguf_split_path(const std::string& prefix, int index, int count) {
+  char tail[32];
+  std::snprintf(tail, sizeof tail, "-%05d-of-%05d.gguf", index + 1, count);
+  return prefix + tail;
+}
+
+GgufFile GgufFile::open_one(const std::string& path) {
   auto mapping = std::make_unique<Mapping>(path);
   GgufFile f = parse(mapping->file.bytes(), path);
   f.mapping_ = std::move(mapping);
@@ -413,7 +487,8 @@ const GgufTensorInfo* GgufFile::find_tensor(std::string_view name) const {
 }
 
 std::span<const uint8_t> GgufFile::tensor_data(const GgufTensorInfo& info) const {
-  return bytes_.subspan(data_offset_ + info.offset, info.size);
+  const GgufFile& holder = info.part == 0 ? *this : parts_.at(info.part - 1);
+  return holder.bytes_.subspan(holder.data_offset_ + info.offset, info.size);
 }
 
 // --- writing ---------------------------------------------------------------------------------
@@ -468,7 +543,8 @@ void GgufWriter::add_tensor(std::string name, DType type, std::vector<int64_t> d
 }
 
 void GgufWriter::copy_metadata(const GgufFile& from) {
-  for (const auto& [k, v] : from.metadata()) set(k, v);
+  for (const auto& [k, v] : from.metadata())
+    if (k.rfind("split.", 0) != 0) set(k, v);
 }
 
 namespace {

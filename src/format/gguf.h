@@ -4,6 +4,10 @@
 // infos (name, dims, type, offset), padding to `general.alignment` (default 32), tensor data.
 // The reader validates every length and offset against the bytes it has, so a truncated or
 // corrupt file is an Error naming what is wrong, never a read out of bounds.
+//
+// Split models (llama.cpp's gguf-split): PREFIX-00001-of-0000N.gguf holds the metadata, every part
+// has `split.no`, `split.count` and `split.tensors.count`, and the tensors are spread over the
+// parts. A GgufFile opened from the first part holds the tensors of all of them.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +56,7 @@ struct GgufTensorInfo {
   std::vector<int64_t> dims;  // ggml order: dims[0] = elements per row (ne0)
   uint64_t offset = 0;        // from the start of the data section
   size_t size = 0;            // bytes
+  uint16_t part = 0;          // the file of a split model whose data section holds it (0: the first)
 
   int64_t elements() const;
   int64_t cols() const { return dims.empty() ? 1 : dims[0]; }
@@ -60,11 +65,18 @@ struct GgufTensorInfo {
 
 class GgufFile {
  public:
-  // Maps the file (native) or reads it (wasm); throws Error naming the path on any problem.
+  // Maps the file (native) or reads it (wasm); throws Error naming the path on any problem. The
+  // first part of a split model brings in the others from beside it.
   static GgufFile open(const std::string& path);
   // Parses bytes owned by the caller, who keeps them alive as long as the GgufFile.
   // `name` appears in error messages.
   static GgufFile parse(std::span<const uint8_t> bytes, std::string name);
+  // A model's files one after another in `bytes`, of `part_sizes` bytes each: the parts of a split
+  // model (each starts with GGUF's magic), or pieces of one file cut anywhere (`split -b`).
+  static GgufFile parse_parts(std::span<const uint8_t> bytes, std::span<const uint64_t> part_sizes, std::string name);
+
+  // split.count: how many files this model spans (1 unless split).
+  int64_t split_count() const;
 
   GgufFile(GgufFile&&) noexcept;
   GgufFile& operator=(GgufFile&&) noexcept;
@@ -102,6 +114,11 @@ class GgufFile {
 
  private:
   GgufFile() = default;
+  static GgufFile open_one(const std::string& path);  // one file, split or not
+  // Takes in the next part of a split model, checking that it is that part.
+  void join(GgufFile part);
+  // After the last part: every part was there and the tensor count is the announced one.
+  void check_split_complete() const;
   struct Mapping;
   std::unique_ptr<Mapping> mapping_;  // keeps mapped or read bytes alive
   std::span<const uint8_t> bytes_;
@@ -111,7 +128,11 @@ class GgufFile {
   size_t data_offset_ = 0;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::vector<GgufTensorInfo> tensors_;
+  std::vector<GgufFile> parts_;  // split models: parts 2..N, whose data the tensors may point into
 };
+
+// The file name of part `index` (0-based) of `count` of a split model: PREFIX-00001-of-00003.gguf.
+std::string gguf_split_path(const std::string& prefix, int index, int count);
 
 // Writes GGUF v3. Keys keep insertion order (setting an existing key replaces its value);
 // tensors are aligned to `general.alignment` (32 unless set).
@@ -119,7 +140,8 @@ class GgufWriter {
  public:
   void set(std::string key, GgufValue value);
   void add_tensor(std::string name, DType type, std::vector<int64_t> dims, std::vector<uint8_t> data);
-  // Copies metadata (all keys) from a file, e.g. to rewrite it with other tensors.
+  // Copies metadata (all keys but a split model's split.*) from a file, e.g. to rewrite it with
+  // other tensors.
   void copy_metadata(const GgufFile& from);
 
   std::vector<uint8_t> to_bytes() const;

@@ -66,6 +66,13 @@ std::string error_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
+// Whether `message` contains every one of `parts`.
+bool has(const std::string& message, std::initializer_list<const char*> parts) {
+  for (const char* p : parts)
+    if (message.find(p) == std::string::npos) return false;
+  return true;
+}
+
 GgufValue scalar(GgufType type, uint64_t u, int64_t i, double f) {
   GgufValue v;
   v.type = type;
@@ -355,11 +362,6 @@ TEST(Gguf, GettersNameTheKeyAndBothTypes) {
   w.set("n", GgufValue::of_u32(2));
   const std::vector<uint8_t> bytes = w.to_bytes();
   const GgufFile f = GgufFile::parse(bytes, "g.gguf");
-  const auto has = [](const std::string& message, std::initializer_list<const char*> parts) {
-    for (const char* p : parts)
-      if (message.find(p) == std::string::npos) return false;
-    return true;
-  };
   EXPECT_TRUE(has(error_of([&] { f.get_int("s"); }), {"g.gguf", "'s'", "string", "integer"}));
   EXPECT_TRUE(has(error_of([&] { f.get_string("n"); }), {"'n'", "u32", "string"}));
   EXPECT_TRUE(has(error_of([&] { f.get_string("nope"); }), {"missing", "'nope'"}));
@@ -414,6 +416,84 @@ TEST(Gguf, WritesAndMapsAFile) {
   EXPECT_NE(missing.find(path), std::string::npos);
   EXPECT_NE(missing.find("cannot open"), std::string::npos);
   EXPECT_NE(error_of([&] { w.write("/nonexistent-dir/x.gguf"); }).find("/nonexistent-dir/x.gguf"), std::string::npos);
+}
+
+
+// Part `no` of `count` of a split model holding one F32 tensor per name, each filled with `fill`.
+std::vector<uint8_t> split_part(uint16_t no, uint16_t count, int32_t total_tensors, const std::vector<std::string>& names,
+                                float fill) {
+  GgufWriter w;
+  if (no == 0) w.set("general.architecture", GgufValue::of_string("llama"));
+  w.set("split.no", GgufValue{GgufType::UInt16, no});
+  w.set("split.count", GgufValue{GgufType::UInt16, count});
+  w.set("split.tensors.count", GgufValue::of_i32(total_tensors));
+  for (const std::string& name : names) {
+    std::vector<uint8_t> data(8 * sizeof(float));
+    for (size_t i = 0; i < 8; ++i) std::memcpy(data.data() + i * sizeof(float), &fill, sizeof fill);
+    w.add_tensor(name, DType::F32, {8}, std::move(data));
+  }
+  return w.to_bytes();
+}
+
+struct Joined {
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> sizes;
+};
+Joined join(const std::vector<std::vector<uint8_t>>& parts) {
+  Joined j;
+  for (const auto& p : parts) {
+    j.bytes.insert(j.bytes.end(), p.begin(), p.end());
+    j.sizes.push_back(p.size());
+  }
+  return j;
+}
+
+TEST(GgufSplit, PartsJoinIntoOneModelWhoseTensorsReadFromTheirOwnPart) {
+  const Joined j = join({split_part(0, 3, 4, {"a", "b"}, 1.f), split_part(1, 3, 4, {"c"}, 2.f), split_part(2, 3, 4, {"d"}, 3.f)});
+  const GgufFile f = GgufFile::parse_parts(j.bytes, j.sizes, "m");
+  EXPECT_EQ(f.split_count(), 3);
+  EXPECT_EQ(f.get_string("general.architecture"), "llama");
+  ASSERT_EQ(f.tensors().size(), 4u);
+  for (const auto& [name, value] : std::vector<std::pair<std::string, float>>{{"a", 1.f}, {"b", 1.f}, {"c", 2.f}, {"d", 3.f}}) {
+    const GgufTensorInfo* t = f.find_tensor(name);
+    ASSERT_NE(t, nullptr) << name;
+    float x;
+    std::memcpy(&x, f.tensor_data(*t).data() + 7 * sizeof(float), sizeof x);
+    EXPECT_EQ(x, value) << name;
+  }
+}
+
+TEST(GgufSplit, PiecesOfOneFileAreThatFile) {
+  const std::vector<uint8_t> whole = split_part(0, 1, 2, {"a", "b"}, 5.f);
+  const std::vector<uint64_t> sizes = {10, whole.size() - 10};
+  const GgufFile f = GgufFile::parse_parts(whole, sizes, "m");
+  EXPECT_EQ(f.tensors().size(), 2u);
+}
+
+TEST(GgufSplit, InconsistentSetsAreErrorsNamingThePart) {
+  const auto error = [](const std::vector<std::vector<uint8_t>>& parts) {
+    const Joined j = join(parts);
+    return error_of([&] { GgufFile::parse_parts(j.bytes, j.sizes, "m"); });
+  };
+  EXPECT_TRUE(has(error({split_part(0, 3, 3, {"a"}, 1.f), split_part(1, 3, 3, {"b"}, 1.f)}), {"2 files were given", "announces 3"}));
+  EXPECT_TRUE(has(error({split_part(0, 2, 2, {"a"}, 1.f), split_part(0, 2, 2, {"b"}, 1.f)}), {"m part 2", "expected part 2 of 2"}));
+  EXPECT_TRUE(has(error({split_part(0, 2, 2, {"a"}, 1.f), split_part(1, 2, 2, {"a"}, 1.f)}), {"'a'", "also in an earlier part"}));
+  EXPECT_TRUE(has(error({split_part(0, 2, 5, {"a"}, 1.f), split_part(1, 2, 5, {"b"}, 1.f)}), {"hold 2 tensors", "says 5"}));
+  EXPECT_TRUE(has(error_of([] { GgufFile::parse(split_part(1, 2, 2, {"b"}, 1.f), "p2").split_count(); }),
+                  {"p2 is part 2 of a model split in 2 files", "open the first part"}));
+  const std::vector<uint8_t> one = split_part(0, 1, 1, {"a"}, 1.f);
+  const std::vector<uint64_t> wrong = {one.size() + 1};
+  EXPECT_TRUE(has(error_of([&] { GgufFile::parse_parts(one, wrong, "m"); }), {"add up to", "bytes were given"}));
+}
+
+TEST(GgufSplit, CopiedMetadataLeavesTheSplitKeysBehind) {
+  const GgufFile f = GgufFile::parse(split_part(0, 1, 1, {"a"}, 1.f), "m");
+  GgufWriter w;
+  w.copy_metadata(f);
+  const std::vector<uint8_t> bytes = w.to_bytes();
+  const GgufFile copy = GgufFile::parse(bytes, "copy");
+  EXPECT_FALSE(copy.has("split.count"));
+  EXPECT_TRUE(copy.has("general.architecture"));
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 // model from a URL (progress events), chats with streaming, is interrupted, serves two
 // concurrent requests correctly, keeps the page's main thread free while tokens stream, loads
 // the second time from the cache without touching the network, refuses a corrupted cached copy
-// and a wrong sha256, and answers the same at temperature 0 on WebGPU (SwiftShader) and on the
-// CPU backend.
+// and a wrong sha256, answers the same at temperature 0 on WebGPU (SwiftShader) and on the CPU
+// backend, and loads a model given as several files (gguf-split parts, or pieces of one file).
 //   node sdk_browser.mjs --weblm build/src/cli/weblm --work DIR
 import {execFileSync} from 'node:child_process';
 import crypto from 'node:crypto';
@@ -289,6 +289,27 @@ try {
         resumed.stages.join(',') === 'cache,download,upload,ready' && resumed.cached,
         `interrupted download (${resumed.error?.slice(0, 60)}...) resumed with ${rangeGet} of ${bigSize} bytes; ` +
         `stages ${resumed.stages.join(' > ')}; requests: ${seen.join(', ')}`);
+
+  // --- a model in several files: gguf-split parts (weblm split) and pieces of one file -------
+  execFileSync(args.weblm, ['split', q8.file, path.join(args.work, 'tiny-split'), '--parts', '3'], {stdio: 'ignore'});
+  const whole = fs.readFileSync(q8.file), third = Math.ceil(whole.length / 3);
+  for (let i = 0; i < 3; ++i) fs.writeFileSync(path.join(args.work, `tiny-piece-${i}`), whole.subarray(i * third, (i + 1) * third));
+  const several = await page.evaluate(async ({url, splitUrls, pieceUrls}) => {
+    const body = {messages: [{role: 'user', content: 'Once more'}], max_tokens: 12, temperature: 0, ignore_eos: true};
+    const answer = async (model) => {
+      const e = newWorkerEngine();
+      const info = await e.reload(model, {backend: 'cpu', cache: 'none'});
+      const text = (await e.chat.completions.create(body)).choices[0].message.content;
+      await e.unload();
+      return {text, id: info.modelId, bytes: info.bytes};
+    };
+    return {whole: await answer(url), split: await answer(splitUrls), pieces: await answer(pieceUrls)};
+  }, {url: q8.url, splitUrls: [1, 2, 3].map((i) => `/models/tiny-split-0000${i}-of-00003.gguf`),
+      pieceUrls: [0, 1, 2].map((i) => `/models/tiny-piece-${i}`)});
+  check(several.split.text === several.whole.text && several.pieces.text === several.whole.text &&
+        several.split.id === 'tiny-split' && several.pieces.bytes === whole.length,
+        `a model in 3 files, as gguf-split parts (model id ${several.split.id}) and as pieces of one file: ` +
+        `the same answer as the whole file, ${JSON.stringify(several.whole.text)}`);
   await page.close();
 } finally {
   await browser.close();
