@@ -2,6 +2,7 @@
 // runs; ctest passes its path in WEBLM_TEST_MODEL). Random weights give arbitrary but fixed text:
 // enough to check scheduling, streaming, stops, logprobs and reuse exactly.
 #include "api/service.h"
+#include "api/test_model.h"
 
 #include <gtest/gtest.h>
 
@@ -15,24 +16,6 @@
 
 namespace weblm::api {
 namespace {
-
-struct TestModel {
-  TestModel()
-      : backend(1), model(GgufFile::open(path()), backend), tokenizer(Vocab::from_gguf(model.file())) {}
-  static std::string path() {
-    const char* p = std::getenv("WEBLM_TEST_MODEL");
-    if (!p) throw Error("WEBLM_TEST_MODEL is not set: run this test through ctest, which writes the model first");
-    return p;
-  }
-  CpuBackend backend;
-  Model model;
-  Tokenizer tokenizer;
-};
-
-TestModel& test_model() {
-  static TestModel m;
-  return m;
-}
 
 // An engine and a service over the shared model.
 struct Stack {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "api/service.h"
+#include "api/test_model.h"
 #include "backend/cpu/cpu_backend.h"
 #include "format/gguf.h"
 #include "model/model.h"
@@ -17,23 +18,6 @@
 
 namespace weblm::api {
 namespace {
-
-struct TestModel {
-  TestModel() : backend(1), model(GgufFile::open(path()), backend), tokenizer(Vocab::from_gguf(model.file())) {}
-  static std::string path() {
-    const char* p = std::getenv("WEBLM_TEST_MODEL");
-    if (!p) throw Error("WEBLM_TEST_MODEL is not set: run this test through ctest, which writes the model first");
-    return p;
-  }
-  CpuBackend backend;
-  Model model;
-  Tokenizer tokenizer;
-};
-
-TestModel& test_model() {
-  static TestModel m;
-  return m;
-}
 
 EngineOptions engine_options() {
   EngineOptions eo;

@@ -13,11 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {Template} from '@huggingface/jinja';
 import {readGguf, writeGguf} from '../cli/gguf.mjs';
-import {commandRunner, expect, expectEqual} from '../harness.mjs';
+import {cliArgs, commandRunner, expect, expectEqual} from '../harness.mjs';
 
-const argv = process.argv.slice(2);
-const weblm = argv[argv.indexOf('--weblm') + 1];
-const work = argv[argv.indexOf('--work') + 1];
+const {weblm, work} = cliArgs();
 fs.mkdirSync(work, {recursive: true});
 
 const {run, ok} = commandRunner(weblm);
