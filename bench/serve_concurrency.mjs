@@ -13,12 +13,14 @@
 //   whole: tokens decoded after each stream's first token over the time from the first stream's
 //     first token to the last stream's end, which also counts the ramp (streams whose prompts are
 //     still being processed while others decode) and the tail.
-import {execFileSync, spawn} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {getLlama, LlamaLogLevel} from 'node-llama-cpp';
+
+import {startServe} from '../tests/server/serve_process.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -49,20 +51,10 @@ function aggregate(streams) {
 }
 
 async function benchWeblm() {
-  const server = spawn(weblm, ['serve', '-m', file, '--port', '0', '-np', String(maxStreams), '-t', String(threads),
-                               '-c', String(nPrompt + nGen + 16)], {stdio: ['ignore', 'pipe', 'pipe']});
-  let log = '';
-  server.stderr.on('data', (d) => { log += d; });
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)\/v1/);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`weblm serve exited (${code}): ${log}`)));
-  });
-  // One stream, read as server-sent events; returns its first-token and end times.
+  const {server, listening} = startServe(weblm, ['-m', file, '-np', String(maxStreams), '-t', String(threads),
+                                                 '-c', String(nPrompt + nGen + 16)]);
+  const base = await listening;
+  // One stream, read as server-sent events; returns each token's arrival time.
   async function stream(prompt) {
     const r = await fetch(`${base}/v1/completions`, {
       method: 'POST', headers: {'Content-Type': 'application/json'},

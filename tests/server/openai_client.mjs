@@ -9,24 +9,19 @@
 //   mid-stream disturbs no one and frees its slot; a slow reader blocks no one;
 // - SIGTERM ends an open stream cleanly (finish_reason "cancelled", [DONE]) and exits 0.
 //   node openai_client.mjs --weblm build/src/cli/weblm --work DIR
-import {spawn, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import OpenAI from 'openai';
 
-const argv = process.argv.slice(2);
-const weblm = argv[argv.indexOf('--weblm') + 1];
-const work = argv[argv.indexOf('--work') + 1];
+import {cliArgs, expect, expectEqual} from '../harness.mjs';
+import {startServe} from './serve_process.mjs';
+
+const {weblm, work} = cliArgs();
 fs.mkdirSync(work, {recursive: true});
 
-function check(cond, what) {
-  if (!cond) throw new Error(`FAILED: ${what}`);
-}
-function equal(actual, expected, what) {
-  const a = JSON.stringify(actual), e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`FAILED: ${what}\n  expected ${e}\n  got      ${a}`);
-}
+const check = expect, equal = expectEqual;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A BPE model with ChatML control tokens and a chat template, as tests/api/cli.mjs makes it;
@@ -41,26 +36,16 @@ if (!fs.existsSync(model)) {
 const API_KEY = 'test-key';
 const PARALLEL = 8;
 // --queue 0: exactly PARALLEL requests at once, so the queue-full answer is reachable.
-const server = spawn(weblm, ['serve', '-m', model, '--port', '0', '-np', String(PARALLEL), '--queue', '0', '-c', '2048',
-  '-t', '1', '--api-key', API_KEY, '--max-body', '65536']);
-let log = '';
-server.stderr.on('data', (d) => { log += d; });
+const serve = startServe(weblm, ['-m', model, '-np', String(PARALLEL), '--queue', '0', '-c', '2048', '-t', '1',
+                                 '--api-key', API_KEY, '--max-body', '65536']);
+const {server} = serve;
 process.on('exit', () => server.kill('SIGKILL'));  // a failed check must not leave it running
-const exited = new Promise((resolve) => server.on('exit', (code, signal) => resolve({code, signal})));
 const watchdog = setTimeout(() => {
   server.kill('SIGKILL');
-  console.error(`server log:\n${log}`);
+  console.error(`server log:\n${serve.log}`);
   throw new Error('FAILED: the test took over 90 s');
 }, 90000);
-const base = await new Promise((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (d) => {
-    out += d;
-    const m = out.match(/listening on (http:\/\/\S+)\/v1/);
-    if (m) resolve(m[1]);
-  });
-  exited.then(({code}) => reject(new Error(`weblm serve exited (${code}) before listening: ${log}`)));
-});
+const base = await serve.listening;
 check(base.startsWith('http://127.0.0.1:'), `binds loopback by default: ${base}`);
 
 const client = new OpenAI({baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0});
@@ -204,7 +189,8 @@ for (const p of prompts) alone.push((await client.chat.completions.create(chat(p
   together.forEach((r, i) => equal(r.content, alone[i], `stream ${i} of ${PARALLEL} at once = alone`));
   check(together.every((r) => r.ids.size === 1) && new Set(together.flatMap((r) => [...r.ids])).size === PARALLEL,
         'each stream carries its own id only (nothing interleaved)');
-  check(/ttft=[\d.]+ms .*decode=[\d.]+ tok\/s/.test(log) && /prompt=\d+ \(cached \d+\) completion=\d+/.test(log),
+  check(/ttft=[\d.]+ms .*decode=[\d.]+ tok\/s/.test(serve.log) &&
+        /prompt=\d+ \(cached \d+\) completion=\d+/.test(serve.log),
         'request log lines with tokens, TTFT and tok/s');
 }
 const long = (p, extra = {}) => chat(p, {max_tokens: 1500, ignore_eos: true, ...extra});
@@ -220,8 +206,8 @@ const long = (p, extra = {}) => chat(p, {max_tokens: 1500, ignore_eos: true, ...
   const results = await Promise.all(others);
   results.forEach((r, i) => equal(r.content, alone[i], `stream ${i} undisturbed by an abort`));
   await settled('an aborted stream');
-  check(/completion=(\d+) .*finish=cancelled/.test(log), `the aborted request was cancelled at once:\n${log}`);
-  const done = Number(log.match(/completion=(\d+) [^\n]*finish=cancelled/)[1]);
+  check(/completion=(\d+) .*finish=cancelled/.test(serve.log), `the aborted request was cancelled at once:\n${serve.log}`);
+  const done = Number(serve.log.match(/completion=(\d+) [^\n]*finish=cancelled/)[1]);
   check(done < 1500, `cancelled long before its 1500 tokens (${done})`);
 }
 {
@@ -280,9 +266,10 @@ const long = (p, extra = {}) => chat(p, {max_tokens: 1500, ignore_eos: true, ...
   })();
   result = await reading;
   equal(result, 'cancelled', 'SIGTERM ends an open stream with finish_reason cancelled and [DONE]');
-  const {code} = await exited;
-  check(code === 0 && log.includes('SIGTERM received') && log.includes('stopped'), `exits 0 after SIGTERM (${code}):\n${log}`);
+  const {code} = await serve.exited;
+  check(code === 0 && serve.log.includes('SIGTERM received') && serve.log.includes('stopped'),
+        `exits 0 after SIGTERM (${code}):\n${serve.log}`);
 }
 clearTimeout(watchdog);
-if (process.env.WEBLM_SERVE_LOG) console.error(log);
+if (process.env.WEBLM_SERVE_LOG) console.error(serve.log);
 console.log('server openai client: all checks passed');
